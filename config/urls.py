@@ -7,6 +7,9 @@ from config import health
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("models_registry.urls")),
+    path("", include("traces.urls")),
+    path("", include("analytics.urls")),
+    path("", include("alerts.urls")),
 ]
 
 urlpatterns = [
