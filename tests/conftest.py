@@ -34,7 +34,9 @@ def member_of(db):
         if role == Role.OWNER:
             return account.memberships.get(role=Role.OWNER).user
         membership, _ = membership_invite(account, Actor.system(), email=email, role=role)
-        user = user_get_or_create(email, password="pw-user-123")
+        user = membership.user
+        if not user.has_usable_password():
+            user = user_get_or_create(email, password="pw-user-123")
         return user
     return make
 
