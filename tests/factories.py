@@ -5,7 +5,11 @@ account with these and fails when a tenant model or a URL kwarg has no entry her
 FACTORIES: Model -> function(account, marker) -> saved instance (marker in a text field).
 URL_KWARGS: kwarg name -> function(world) -> value, world = {Model: instance} for account A.
 """
+from datetime import datetime, timezone
+from decimal import Decimal
+
 from accounts.models import ApiKey, AuditEvent, Membership, Role
+from models_registry import models as reg
 from accounts.services import Actor, api_key_create, audit_record, membership_invite
 
 
@@ -23,10 +27,68 @@ def _audit(account, marker):
     return audit_record(account, Actor.system(), "test.marker", None, note=marker)
 
 
+T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def _model(account, marker):
+    return reg.Model.objects.get_or_create(account=account, name=f"{marker}-model",
+                                           defaults={"model_type": "fine_tuned", "base_model": f"{marker}-base"})[0]
+
+
+def _deployment(account, marker):
+    return reg.Deployment.objects.get_or_create(
+        account=account, model=_model(account, marker), name=f"{marker}-dep", deployed_at=T0,
+        defaults={"hardware": "A100", "max_replicas": 4})[0]
+
+
+def _version(account, marker):
+    return reg.DeploymentVersion.objects.get_or_create(account=account, deployment=_deployment(account, marker),
+                                                       version=f"{marker}-v1")[0]
+
+
+def _connection(account, marker):
+    return reg.Connection.objects.create(account=account, name=f"{marker}-conn", provider="openai")
+
+
+def _replica_event(account, marker):
+    return reg.ReplicaEvent.objects.create(account=account, deployment=_deployment(account, marker),
+                                           version=_version(account, marker), at=T0, replicas=2, hardware=marker)
+
+
+def _hardware_rate(account, marker):
+    return reg.HardwareRate.objects.create(account=account, hardware=marker, credits_per_replica_hour=Decimal("1.5"),
+                                           effective_from=T0)
+
+
+def _fine_tune_job(account, marker):
+    return reg.FineTuneJob.objects.get_or_create(account=account, external_id=f"{marker}-ft",
+                                                 defaults={"model": _model(account, marker), "started_at": T0,
+                                                           "credits": Decimal("12")})[0]
+
+
+def _credit_charge(account, marker):
+    return reg.CreditCharge.objects.create(account=account, kind="fine_tuning", credits=Decimal("3"), at=T0,
+                                           fine_tune_job=_fine_tune_job(account, marker), description=marker)
+
+
+def _model_price(account, marker):
+    return reg.ModelPrice.objects.create(account=account, model=_model(account, marker), effective_from=T0,
+                                         input_per_million_usd=Decimal("2.5"), output_per_million_usd=Decimal("10"))
+
+
 FACTORIES = {
     Membership: _membership,
     ApiKey: _api_key,
     AuditEvent: _audit,
+    reg.Model: _model,
+    reg.Deployment: _deployment,
+    reg.DeploymentVersion: _version,
+    reg.Connection: _connection,
+    reg.ReplicaEvent: _replica_event,
+    reg.HardwareRate: _hardware_rate,
+    reg.FineTuneJob: _fine_tune_job,
+    reg.CreditCharge: _credit_charge,
+    reg.ModelPrice: _model_price,
 }
 
 URL_KWARGS = {}
