@@ -2,6 +2,7 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import Membership, Role
 
@@ -24,6 +25,8 @@ class AccountConsoleMixin(LoginRequiredMixin):
         if membership is None:
             raise Http404("No such account.")
         self.account = request.account = membership.account
+        # Console pages show and read times in the account's timezone.
+        timezone.activate(membership.account.tzinfo)
         self.membership = request.membership = membership
         request.session["account_slug"] = slug
         if request.method not in ("GET", "HEAD", "OPTIONS") and not self.can_write:

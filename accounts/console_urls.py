@@ -1,10 +1,27 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views
 
+account_pages = [
+    path("settings/", views.AccountSettingsView.as_view(), name="account-settings"),
+    path("settings/members/", views.MembersView.as_view(), name="account-members"),
+    path("settings/members/<int:pk>/role/", views.MemberActionView.as_view(action="role"), name="account-member-role"),
+    path("settings/members/<int:pk>/remove/", views.MemberActionView.as_view(action="remove"),
+         name="account-member-remove"),
+    path("settings/api-keys/", views.ApiKeysView.as_view(), name="account-api-keys"),
+    path("settings/api-keys/<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="account-api-key-revoke"),
+    path("settings/audit/", views.AuditLogView.as_view(), name="account-audit"),
+    path("registry/", include("models_registry.console_urls")),
+]
+
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",
+                                                redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("switch/<slug:account_slug>/", views.account_switch, name="account-switch"),
+    path("a/<slug:account_slug>/", include(account_pages)),
     path("", views.home, name="home"),
 ]

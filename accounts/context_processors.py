@@ -1,6 +1,7 @@
+from accounts.navigation import console_nav
+
+
 def console(request):
-    """The account the console is showing and the user's other accounts, for the layout."""
-    return {
-        "current_account": getattr(request, "account", None),
-        "current_membership": getattr(request, "membership", None),
-    }
+    """The sidebar for the account the console is showing."""
+    account = getattr(request, "account", None)
+    return {"console_nav": console_nav(account)} if account is not None else {}

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import AccountOwned
 
@@ -59,7 +60,8 @@ class Deployment(AccountOwned):
 
     @property
     def label(self) -> str:
-        return f"{self.name} (deployed {self.deployed_at:%Y-%m-%d %H:%M})"
+        # In the active timezone: the account's in the console, UTC in the API.
+        return f"{self.name} (deployed {timezone.localtime(self.deployed_at):%Y-%m-%d %H:%M})"
 
 
 class DeploymentVersion(AccountOwned):

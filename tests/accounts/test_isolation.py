@@ -40,6 +40,9 @@ def snapshot(account):
 
 
 def view_model(route):
+    initkwargs = getattr(route.callback, "view_initkwargs", {}) or {}
+    if initkwargs.get("model") is not None:
+        return initkwargs["model"]
     cls = route.view_class
     queryset = getattr(cls, "queryset", None)
     if queryset is not None:
@@ -174,6 +177,13 @@ def test_account_b_never_reaches_account_a(two_worlds, member_of):
                 if refers_to_a:
                     assert response.status_code in (404, 405), f"B console {label} -> {response.status_code}"
                 _assert_no_leak(response, f"B console {label}", world_a, world_b)
+                if "account_slug" in route.kwargs and len(route.kwargs) > 1:
+                    # B's own console pages, addressing A's objects by id.
+                    kwargs = url_kwargs(route, world_a, a) | {"account_slug": b.slug}
+                    url_b = reverse(route.full_name, kwargs=kwargs)
+                    response = getattr(own_session, method)(url_b)
+                    assert response.status_code in (404, 405), f"B console {method.upper()} {url_b} -> {response.status_code}"
+                    _assert_no_leak(response, f"B console {url_b}", world_a, world_b)
             checked += 1
     assert checked >= 10
     assert snapshot(a) == before, "account B's requests changed account A's data"
