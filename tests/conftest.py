@@ -1,8 +1,16 @@
 import pytest
+import redis
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import Role
 from accounts.services import Actor, account_create, api_key_create, membership_invite, user_get_or_create
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_redis():
+    """The test Redis database starts empty (rate-limit windows, cache) on every run."""
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from accounts.models import ApiKey, AuditEvent, Membership, Role
 from models_registry import models as reg
+from traces import models as tr
 from accounts.services import Actor, api_key_create, audit_record, membership_invite
 
 
@@ -76,6 +77,24 @@ def _model_price(account, marker):
                                          input_per_million_usd=Decimal("2.5"), output_per_million_usd=Decimal("10"))
 
 
+def _trace(account, marker):
+    return tr.Trace.objects.create(account=account, request_id=f"{marker}-req", executed_at=T0,
+                                   model=_model(account, marker), model_type="fine_tuned", status="success",
+                                   response_time_ms=120.0, input=f"{marker} input", output=f"{marker} output")
+
+
+def _feedback(account, marker):
+    return tr.Feedback.objects.create(account=account, request_id=f"{marker}-req", rating=4, comment=marker)
+
+
+def _dirty(account, marker):
+    return tr.DirtyBucket.objects.get_or_create(account=account, hour_start=T0)[0]
+
+
+def _redaction(account, marker):
+    return tr.RedactionRule.objects.create(account=account, kind="regex", pattern=marker)
+
+
 FACTORIES = {
     Membership: _membership,
     ApiKey: _api_key,
@@ -89,6 +108,10 @@ FACTORIES = {
     reg.FineTuneJob: _fine_tune_job,
     reg.CreditCharge: _credit_charge,
     reg.ModelPrice: _model_price,
+    tr.Trace: _trace,
+    tr.Feedback: _feedback,
+    tr.DirtyBucket: _dirty,
+    tr.RedactionRule: _redaction,
 }
 
 URL_KWARGS = {}

@@ -1,0 +1,127 @@
+"""Ingestion endpoints: thin — read the body within limits, call the service, render."""
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
+from rest_framework.response import Response
+
+from accounts.errors import ApplicationError
+from accounts.models import Role
+from accounts.scoping import AccountScopedAPIView, AccountScopedViewSet
+from accounts.services import audit_record
+from traces.models import RedactionRule
+from traces.services.redaction import compile_pattern
+from traces.ratelimit import check_rate
+from traces.services import feedback_record, trace_ingest_batch
+from traces.services.body import batch_items, decode_json_body, read_limited_body
+from traces.services.validation import ItemError
+
+ERROR_ITEM = inline_serializer("IngestError", {
+    "index": serializers.IntegerField(), "request_id": serializers.CharField(allow_null=True),
+    "field": serializers.CharField(), "message": serializers.CharField(),
+})
+INGEST_RESULT = inline_serializer("IngestResult", {
+    "accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField(),
+    "errors": ERROR_ITEM.__class__(many=True),
+})
+ERROR_BODY = inline_serializer("ErrorBody", {"message": serializers.CharField(), "errors": serializers.DictField()})
+
+
+class IngestView(AccountScopedAPIView):
+    """Base for ingestion: `ingest` scope for keys, members and up for console sessions,
+    and a per-key (or per-user) request rate limit."""
+
+    api_key_scopes = {"write": "ingest"}
+    write_role = Role.MEMBER
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        who = f"key:{self.api_key.prefix}" if self.api_key else f"user:{request.user.pk}"
+        wait = check_rate(who, settings.INGEST_RATE_LIMIT_PER_MINUTE)
+        if wait is not None:
+            raise RateLimited(wait)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, RateLimited):
+            return Response({"message": "Rate limit exceeded; retry later.", "errors": {}},
+                            status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(exc.wait)})
+        return super().handle_exception(exc)
+
+
+class RateLimited(Exception):
+    def __init__(self, wait):
+        self.wait = wait
+
+
+class TraceIngestView(IngestView):
+    @extend_schema(
+        operation_id="traces_ingest",
+        request=inline_serializer("IngestBody", {"traces": serializers.ListField(child=serializers.DictField())}),
+        responses={200: INGEST_RESULT, 207: INGEST_RESULT, 400: ERROR_BODY, 413: ERROR_BODY,
+                   429: OpenApiResponse(ERROR_BODY, description="Rate limited; see Retry-After")},
+        description="Store a batch of at most 1000 traces (10 MiB). Each item is validated on its own; "
+                    "re-sent request_ids are counted as duplicates. 207 when some items failed.",
+    )
+    def post(self, request):
+        items = batch_items(decode_json_body(read_limited_body(request)), "traces")
+        result = trace_ingest_batch(self.account, items)
+        return Response(result.as_dict(), status=207 if result.errors else 200)
+
+
+class FeedbackView(IngestView):
+    @extend_schema(
+        operation_id="feedback_record",
+        request=inline_serializer("FeedbackBody", {
+            "request_id": serializers.CharField(), "rating": serializers.IntegerField(required=False),
+            "thumbs": serializers.ChoiceField(["up", "down"], required=False),
+            "accepted": serializers.BooleanField(required=False), "edited": serializers.BooleanField(required=False),
+            "regenerated": serializers.BooleanField(required=False),
+            "task_success": serializers.BooleanField(required=False), "comment": serializers.CharField(required=False),
+        }),
+        responses={200: OpenApiResponse(description="replaced"), 201: OpenApiResponse(description="created"),
+                   400: ERROR_BODY},
+        description="Attach feedback to a request. Sending it again replaces it; it may arrive before the trace.",
+    )
+    def post(self, request):
+        document = decode_json_body(read_limited_body(request, limit=256 * 1024))
+        try:
+            stored, created = feedback_record(self.account, document)
+        except ItemError as exc:
+            raise ApplicationError(f"{exc.field or 'body'}: {exc.message}", {exc.field or "body": [exc.message]})
+        return Response(stored, status=201 if created else 200)
+
+
+class RedactionRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RedactionRule
+        fields = ["id", "kind", "pattern", "replacement", "enabled", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate(self, attrs):
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        pattern = attrs.get("pattern", getattr(self.instance, "pattern", ""))
+        try:
+            compile_pattern(kind, pattern)
+        except ApplicationError as exc:
+            raise serializers.ValidationError(exc.errors)
+        return attrs
+
+
+class RedactionRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                           mixins.UpdateModelMixin, mixins.DestroyModelMixin, AccountScopedViewSet):
+    """Redaction rules (I7), applied to input/output text before storage. Admins write."""
+
+    queryset = RedactionRule.objects.all()
+    serializer_class = RedactionRuleSerializer
+
+    def perform_create(self, serializer):
+        rule = serializer.save(account=self.account)
+        audit_record(self.account, self.actor, "redaction_rule.created", rule, kind=rule.kind, pattern=rule.pattern)
+
+    def perform_update(self, serializer):
+        rule = serializer.save()
+        audit_record(self.account, self.actor, "redaction_rule.changed", rule, kind=rule.kind, pattern=rule.pattern,
+                     enabled=rule.enabled)
+
+    def perform_destroy(self, instance):
+        audit_record(self.account, self.actor, "redaction_rule.deleted", instance, kind=instance.kind)
+        instance.delete()

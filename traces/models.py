@@ -1,0 +1,130 @@
+from django.db import models
+
+from accounts.models import AccountOwned
+from models_registry.models import Connection, Deployment, DeploymentVersion, Model
+
+
+class SourceType(models.TextChoices):
+    WORKFLOW = "workflow"
+    PROMPT = "prompt"
+    API_KEY = "api_key"
+    AGENT = "agent"
+    OTHER = "other"
+
+
+class Status(models.TextChoices):
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+class ErrorType(models.TextChoices):
+    TIMEOUT = "timeout"
+    RATE_LIMIT = "rate_limit"
+    LLM_ERROR = "llm_error"
+    VALIDATION = "validation"
+    SYSTEM = "system"
+    NETWORK = "network"
+
+
+class Trace(AccountOwned):
+    """One request to a model. Written only by the ingestion service (COPY + ON CONFLICT)."""
+
+    request_id = models.CharField(max_length=128)
+    executed_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="+")
+    model_type = models.CharField(max_length=16)
+    provider = models.CharField(max_length=100, blank=True)
+    deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    version = models.ForeignKey(DeploymentVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    connection = models.ForeignKey(Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source_type = models.CharField(max_length=16, choices=SourceType.choices, default=SourceType.OTHER)
+    source = models.CharField(max_length=200, blank=True)
+    module = models.CharField(max_length=200, blank=True)
+    feature = models.CharField(max_length=200, blank=True)
+    prompt = models.CharField(max_length=200, blank=True)
+    prompt_version = models.CharField(max_length=100, blank=True)
+    user_id = models.CharField(max_length=200, blank=True)
+    session_id = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    error_type = models.CharField(max_length=16, choices=ErrorType.choices, blank=True)
+    http_status = models.SmallIntegerField(null=True, blank=True)
+    response_time_ms = models.FloatField()
+    ttft_ms = models.FloatField(null=True, blank=True)
+    queue_time_ms = models.FloatField(null=True, blank=True)
+    network_time_ms = models.FloatField(null=True, blank=True)
+    input_tokens = models.IntegerField(default=0)
+    output_tokens = models.IntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=24, decimal_places=12, null=True, blank=True)
+    credits = models.DecimalField(max_digits=24, decimal_places=12, null=True, blank=True)
+    cache_hit = models.BooleanField(null=True, blank=True)
+    input = models.TextField(null=True, blank=True)
+    output = models.TextField(null=True, blank=True)
+    request_payload = models.JSONField(null=True, blank=True)
+    response_payload = models.JSONField(null=True, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "request_id"], name="trace_account_request_uniq")]
+        indexes = [
+            models.Index("account", models.F("executed_at").desc(), models.F("id").desc(), name="trace_account_time"),
+            models.Index("account", "model", models.F("executed_at").desc(), name="trace_account_model_time"),
+        ]
+
+    def __str__(self):
+        return self.request_id
+
+
+class Thumbs(models.TextChoices):
+    UP = "up"
+    DOWN = "down"
+
+
+class Feedback(AccountOwned):
+    """Quality signals for a request. Joined to its trace by request_id, so it may arrive first."""
+
+    request_id = models.CharField(max_length=128)
+    rating = models.SmallIntegerField(null=True, blank=True)
+    thumbs = models.CharField(max_length=4, choices=Thumbs.choices, blank=True)
+    accepted = models.BooleanField(null=True, blank=True)
+    edited = models.BooleanField(null=True, blank=True)
+    regenerated = models.BooleanField(null=True, blank=True)
+    task_success = models.BooleanField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "request_id"], name="feedback_account_request_uniq")]
+
+    def __str__(self):
+        return f"feedback {self.request_id}"
+
+
+class DirtyBucket(AccountOwned):
+    """A UTC hour whose rollups must be recomputed. Written in the ingest transaction."""
+
+    hour_start = models.DateTimeField()
+    marked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "hour_start"], name="dirty_bucket_uniq")]
+
+
+class RedactionRule(AccountOwned):
+    class Kind(models.TextChoices):
+        EMAIL = "email"
+        PHONE = "phone"
+        CARD = "card"
+        REGEX = "regex"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    pattern = models.CharField(max_length=500, blank=True, help_text="For kind 'regex' only.")
+    replacement = models.CharField(max_length=100, blank=True, help_text="Default: [REDACTED:<kind>]")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.kind} {self.pattern}".strip()

@@ -1,0 +1,64 @@
+"""Account redaction rules (I7), applied to text before it is stored."""
+import re
+
+from accounts.errors import ApplicationError
+from traces.models import RedactionRule
+
+BUILTIN = {
+    RedactionRule.Kind.EMAIL: r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+    # International or national numbers of 7+ digits with common separators.
+    RedactionRule.Kind.PHONE: r"(?<![\w])\+?\d[\d\s().-]{6,}\d(?![\w])",
+    # 13–19 digit card numbers, optionally grouped by spaces or dashes.
+    RedactionRule.Kind.CARD: r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)",
+}
+MAX_PATTERN = 500
+# Cards before phones: a card number also looks like a long phone number.
+PRIORITY = {RedactionRule.Kind.CARD: 0, RedactionRule.Kind.EMAIL: 1, RedactionRule.Kind.PHONE: 2,
+            RedactionRule.Kind.REGEX: 3}
+
+
+def compile_pattern(kind: str, pattern: str) -> re.Pattern:
+    source = BUILTIN.get(kind) or pattern
+    if not source:
+        raise ApplicationError("A regex rule needs a pattern.", {"pattern": ["required for kind 'regex'"]})
+    if len(source) > MAX_PATTERN:
+        raise ApplicationError("Pattern too long.", {"pattern": [f"at most {MAX_PATTERN} characters"]})
+    try:
+        return re.compile(source)
+    except re.error as exc:
+        raise ApplicationError("Invalid regular expression.", {"pattern": [str(exc)]})
+
+
+class Redactor:
+    """The account's enabled rules, compiled once per batch."""
+
+    def __init__(self, account):
+        self.rules = []
+        rules = RedactionRule.objects.for_account(account).filter(enabled=True)
+        for rule in sorted(rules, key=lambda r: (PRIORITY[r.kind], r.created_at, r.pk)):
+            try:
+                compiled = compile_pattern(rule.kind, rule.pattern)
+            except ApplicationError:
+                continue  # invalid rules are refused on save; an old bad one must not stop ingestion
+            self.rules.append((compiled, rule.replacement or f"[REDACTED:{rule.kind}]"))
+
+    def __bool__(self):
+        return bool(self.rules)
+
+    def text(self, value):
+        if not value or not self.rules:
+            return value
+        for pattern, replacement in self.rules:
+            value = pattern.sub(replacement, value)
+        return value
+
+    def json(self, value):
+        if not self.rules or value is None:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.json(v) for v in value]
+        return value
