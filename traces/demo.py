@@ -120,7 +120,7 @@ def generate(account, *, days: int = 30, per_day: int = 3000, seed: int = 7, end
     end = (end or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
     start = end - timedelta(days=days)
     resolved = _setup_registry(account, start)
-    _replicas(account, resolved, start, end, rng)
+    _replicas(account, resolved, start, end, random.Random(seed + 1))  # own stream: traffic stays identical
     tz_offset = (end.astimezone(account.tzinfo).utcoffset() or timedelta()).total_seconds() / 3600
     users = [f"user-{i:04d}" for i in range(max(50, per_day // 12))]
     weights = [m.weight for m in MODELS]
