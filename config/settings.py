@@ -4,6 +4,7 @@ Production sets DATABASE_URL, REDIS_URL and SECRET_KEY. With none of them set th
 product runs in embedded mode (see config/embedded.py), which creates its own secret
 under the data folder. DEBUG is off unless DEBUG=true.
 """
+import warnings
 from pathlib import Path
 
 import environ
@@ -114,6 +115,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Static files are served from the finders; an uncollected STATIC_ROOT is expected.
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
