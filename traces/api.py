@@ -1,5 +1,7 @@
 """Ingestion endpoints: thin — read the body within limits, call the service, render."""
 from django.conf import settings
+from django.http import HttpResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
@@ -10,6 +12,8 @@ from accounts.scoping import AccountScopedAPIView, AccountScopedViewSet
 from accounts.services import audit_record
 from traces.models import RedactionRule
 from traces.services.redaction import compile_pattern
+from traces.otlp import decode as otlp_decode
+from traces.otlp.mapping import export_request_items
 from traces.ratelimit import check_rate
 from traces.services import feedback_record, trace_ingest_batch
 from traces.services.body import batch_items, decode_json_body, read_limited_body
@@ -125,3 +129,39 @@ class RedactionRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
     def perform_destroy(self, instance):
         audit_record(self.account, self.actor, "redaction_rule.deleted", instance, kind=instance.kind)
         instance.delete()
+
+
+class OtlpTraceView(IngestView):
+    """OTLP/HTTP traces (I2): point an exporter at `<base>/api/v1/otlp`."""
+
+    @extend_schema(
+        operation_id="otlp_traces_export",
+        request={"application/x-protobuf": bytes, "application/json": dict},
+        responses={200: OpenApiResponse(description="ExportTraceServiceResponse (protobuf or JSON, as sent); "
+                                                    "partial_success counts rejected GenAI spans"),
+                   400: ERROR_BODY, 413: ERROR_BODY, 415: ERROR_BODY},
+        description="OpenTelemetry spans with gen_ai.* attributes become traces; other spans are skipped.",
+    )
+    def post(self, request):
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if content_type not in (otlp_decode.PROTOBUF, otlp_decode.JSON):
+            raise ApplicationError("Send application/x-protobuf or application/json.",
+                                   {"Content-Type": [f"unsupported: {content_type[:80]}"]}, status=415)
+        body = read_limited_body(request)
+        if request.headers.get("Content-Encoding", "").lower() == "gzip":
+            body = otlp_decode.gunzip_limited(body)
+        message = otlp_decode.decode_export_request(body, content_type)
+        items, skipped = export_request_items(message)
+        rejected, messages = 0, []
+        for start in range(0, len(items), 1000):
+            result = trace_ingest_batch(self.account, items[start:start + 1000])
+            rejected += len(result.errors)
+            messages += [f"span {e['request_id']}: {e['field']} {e['message']}".strip() for e in result.errors[:3]]
+        response = ExportTraceServiceResponse()
+        if rejected:
+            response.partial_success.rejected_spans = rejected
+            response.partial_success.error_message = "; ".join(messages[:5])
+        if skipped and not rejected:
+            # Not an error: OTLP's partial_success carries the note with rejected_spans = 0.
+            response.partial_success.error_message = f"{skipped} span(s) without gen_ai.* attributes were skipped"
+        return HttpResponse(otlp_decode.encode_response(response, content_type), content_type=content_type)

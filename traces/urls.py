@@ -9,5 +9,6 @@ router.register("redaction-rules", api.RedactionRuleViewSet, basename="redaction
 urlpatterns = [
     path("traces/ingest", api.TraceIngestView.as_view(), name="traces-ingest"),
     path("feedback", api.FeedbackView.as_view(), name="feedback"),
+    path("otlp/v1/traces", api.OtlpTraceView.as_view(), name="otlp-traces"),
     *router.urls,
 ]
