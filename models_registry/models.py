@@ -107,6 +107,11 @@ class ReplicaEvent(AccountOwned):
     class Meta:
         ordering = ["deployment", "at"]
         indexes = [models.Index(fields=["account", "deployment", "at"], name="replica_event_account_dep_at")]
+        constraints = [
+            # Re-sent scaling events are duplicates, not new steps (I4).
+            models.UniqueConstraint(fields=["account", "deployment", "version", "at"], nulls_distinct=False,
+                                    name="replica_event_uniq"),
+        ]
 
     def __str__(self):
         return f"{self.deployment.name} {self.replicas}× {self.hardware} @ {self.at:%Y-%m-%d %H:%M}"

@@ -16,6 +16,7 @@ from traces.otlp import decode as otlp_decode
 from traces.otlp.mapping import export_request_items
 from traces.ratelimit import check_rate
 from traces.services import feedback_record, trace_ingest_batch
+from traces.services import events
 from traces.services.body import batch_items, decode_json_body, read_limited_body
 from traces.services.validation import ItemError
 
@@ -165,3 +166,36 @@ class OtlpTraceView(IngestView):
             # Not an error: OTLP's partial_success carries the note with rejected_spans = 0.
             response.partial_success.error_message = f"{skipped} span(s) without gen_ai.* attributes were skipped"
         return HttpResponse(otlp_decode.encode_response(response, content_type), content_type=content_type)
+
+
+def _events_view(service, key, name, summary):
+    class EventsView(IngestView):
+        @extend_schema(
+            operation_id=f"events_{name}",
+            request=inline_serializer(f"{name.title().replace('_', '')}EventsBody",
+                                      {key: serializers.ListField(child=serializers.DictField())}),
+            responses={200: INGEST_RESULT, 207: INGEST_RESULT, 400: ERROR_BODY, 413: ERROR_BODY},
+            description=summary,
+        )
+        def post(self, request):
+            items = batch_items(decode_json_body(read_limited_body(request)), key)
+            result = service(self.account, items)
+            return Response(result.as_dict(), status=207 if result.errors else 200)
+
+    EventsView.__name__ = EventsView.__qualname__ = f"{name.title().replace('_', '')}EventsView"
+    return EventsView
+
+
+ReplicaEventsView = _events_view(
+    events.replica_events_ingest, "events", "replicas",
+    "Replica scaling events: {model, deployment, version?, at, replicas, hardware}. Re-sent events are duplicates.")
+DeploymentEventsView = _events_view(
+    events.deployment_events_ingest, "events", "deployments",
+    "Deployment lifecycle: {model, deployment, event: deployed|undeployed|version, at, version?, hardware?, "
+    "max_replicas?}.")
+FineTuneJobEventsView = _events_view(
+    events.fine_tune_jobs_ingest, "jobs", "fine_tuning_jobs",
+    "Fine-tuning jobs, upserted by external_id: {external_id, model, started_at, status, finished_at?, credits}.")
+CreditChargeEventsView = _events_view(
+    events.credit_charges_ingest, "charges", "credit_charges",
+    "Credit charges, idempotent on external_id: {external_id, kind, credits, at, model?, deployment?, description?}.")

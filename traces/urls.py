@@ -10,5 +10,9 @@ urlpatterns = [
     path("traces/ingest", api.TraceIngestView.as_view(), name="traces-ingest"),
     path("feedback", api.FeedbackView.as_view(), name="feedback"),
     path("otlp/v1/traces", api.OtlpTraceView.as_view(), name="otlp-traces"),
+    path("events/replicas", api.ReplicaEventsView.as_view(), name="events-replicas"),
+    path("events/deployments", api.DeploymentEventsView.as_view(), name="events-deployments"),
+    path("events/fine-tuning-jobs", api.FineTuneJobEventsView.as_view(), name="events-fine-tuning-jobs"),
+    path("events/credit-charges", api.CreditChargeEventsView.as_view(), name="events-credit-charges"),
     *router.urls,
 ]

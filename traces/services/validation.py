@@ -134,9 +134,9 @@ def convert_item(item, now: datetime, struct=TraceIn):
             field = text.split("`")[1]
             message = "is required"
         raise ItemError(field, message)
-    for name in STRING_FIELDS if struct is TraceIn else ("request_id", "comment"):
+    for name in STRING_FIELDS if struct is TraceIn else struct.__struct_fields__:
         text = getattr(value, name, None)
-        if text:
+        if text and isinstance(text, str):
             problem = _string_problem(text)
             if problem:
                 raise ItemError(name, problem)
