@@ -1,9 +1,16 @@
-"""Console pages for the model registry: list, create, edit and delete per kind."""
+"""Console pages for the model registry: one list / edit / delete set per kind of row.
+
+Writes go through models_registry.services (registry_create/update/delete), which validate
+and record the audit entry; these views only build forms and tables.
+"""
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.forms import DateTimeInput, modelform_factory
 from django.shortcuts import get_object_or_404, redirect
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.views.generic import TemplateView
 
 from accounts.console import AccountConsoleMixin
@@ -11,58 +18,217 @@ from accounts.services import Actor
 from models_registry import models as m
 from models_registry import services
 
+TYPE_TONES = {m.ModelType.FINE_TUNED: "owner", m.ModelType.OPEN_SOURCE: "info", m.ModelType.EXTERNAL: "neutral"}
+JOB_TONES = {"succeeded": "ok", "failed": "bad", "running": "info", "queued": "neutral", "cancelled": "warn"}
+
+
+def money(value: Decimal | None) -> str:
+    """$2.50, $0.075 — at least cents, never trailing zeros beyond them."""
+    if value is None:
+        return "—"
+    text = format(value.normalize(), "f")
+    if "." not in text or len(text.split(".")[1]) < 2:
+        text = f"{value:.2f}"
+    return f"${text}"
+
+
+def number(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    text = format(value.normalize(), "f")
+    return text if "." in text else f"{int(value):,}"
+
+
+def when(value) -> str:
+    return dateformat.format(timezone.localtime(value), "j M Y H:i")
+
+
+def cell(text="", *, dt=None, badge=None, sub=None, primary=False, num=False, mono=False, badges=None):
+    return {"text": text, "dt": dt, "badge": badge, "sub": sub, "primary": primary, "num": num, "mono": mono,
+            "badges": badges}
+
+
+def _in_force(rows, key):
+    """Pks of the rows in force now: per key, the latest effective_from that has started."""
+    now, latest = timezone.now(), {}
+    for row in rows:
+        if row.effective_from <= now:
+            k = key(row)
+            if k not in latest or row.effective_from > latest[k].effective_from:
+                latest[k] = row
+    return {row.pk for row in latest.values()}
+
+
+def _models_rows(qs):
+    for row in qs.annotate(n_deployments=Count("deployments")):
+        yield row, [
+            cell(row.name, primary=True),
+            cell(badge=(TYPE_TONES.get(row.model_type, "neutral"), row.get_model_type_display())),
+            cell(row.base_model or "—"),
+            cell(row.provider or "—"),
+            cell(str(row.n_deployments), num=True),
+            cell(dt=row.created_at),
+        ]
+
+
+def _deployment_rows(qs):
+    for row in qs.select_related("model").prefetch_related("versions"):
+        live = row.undeployed_at is None
+        yield row, [
+            cell(row.name, primary=True),
+            cell(row.model.name),
+            cell(badges=[v.version for v in row.versions.all()] or None, text="—"),
+            cell(row.hardware or "—"),
+            cell(str(row.max_replicas), num=True),
+            cell(dt=row.deployed_at),
+            cell(badge=("ok", "Deployed") if live else ("neutral", "Undeployed"),
+                 sub=None if live else when(row.undeployed_at)),
+        ]
+
+
+def _version_rows(qs):
+    for row in qs.select_related("deployment__model"):
+        yield row, [
+            cell(row.version, primary=True, mono=True),
+            cell(row.deployment.name, sub=f"deployed {when(row.deployment.deployed_at)}"),
+            cell(row.deployment.model.name),
+            cell(dt=row.created_at),
+        ]
+
+
+def _connection_rows(qs):
+    for row in qs:
+        yield row, [cell(row.name, primary=True), cell(row.provider or "—"), cell(dt=row.created_at)]
+
+
+def _price_rows(qs):
+    rows = list(qs.select_related("model"))
+    current = _in_force(rows, lambda r: r.model_id)
+    for row in rows:
+        yield row, [
+            cell(row.model.name, primary=True),
+            cell(money(row.input_per_million_usd), num=True),
+            cell(money(row.output_per_million_usd), num=True),
+            cell(dt=row.effective_from),
+            cell(badge=("ok", "In force") if row.pk in current else
+                 (("info", "Scheduled") if row.effective_from > timezone.now() else ("neutral", "Superseded"))),
+        ]
+
+
+def _rate_rows(qs):
+    rows = list(qs)
+    current = _in_force(rows, lambda r: r.hardware)
+    for row in rows:
+        yield row, [
+            cell(row.hardware, primary=True),
+            cell(number(row.credits_per_replica_hour), num=True),
+            cell(dt=row.effective_from),
+            cell(badge=("ok", "In force") if row.pk in current else
+                 (("info", "Scheduled") if row.effective_from > timezone.now() else ("neutral", "Superseded"))),
+        ]
+
+
+def _replica_rows(qs):
+    for row in qs.select_related("deployment", "version").order_by("-at"):
+        yield row, [
+            cell(dt=row.at),
+            cell(row.deployment.name, primary=True),
+            cell(row.version.version if row.version else "All versions", mono=bool(row.version)),
+            cell(str(row.replicas), num=True),
+            cell(row.hardware),
+        ]
+
+
+def _job_rows(qs):
+    for row in qs.select_related("model"):
+        yield row, [
+            cell(row.external_id, primary=True, mono=True),
+            cell(row.model.name),
+            cell(badge=(JOB_TONES.get(row.status, "neutral"), row.get_status_display())),
+            cell(dt=row.started_at),
+            cell(dt=row.finished_at) if row.finished_at else cell("—"),
+            cell(number(row.credits), num=True),
+        ]
+
+
 KINDS = {
     "models": {
-        "model": m.Model, "title": "Models", "singular": "model",
+        "model": m.Model, "title": "Models", "singular": "model", "rows": _models_rows, "icon": "model-analytics",
         "fields": ["name", "model_type", "base_model", "provider"],
-        "columns": [("Name", "name"), ("Type", "get_model_type_display"), ("Base model", "base_model"),
-                    ("Provider", "provider")],
-        "help": "Fine-tuned, open-source and external models. Names in traces register themselves.",
+        "labels": {"model_type": "Type", "base_model": "Base model"},
+        "columns": ["Name", "Type", "Base model", "Provider", ("Deployments", "num"), "Added"],
+        "help": "Fine-tuned, open-source and external models. Names that arrive in traces are registered automatically.",
+        "empty": "Models appear here as soon as traces name them.",
     },
     "deployments": {
-        "model": m.Deployment, "title": "Deployments", "singular": "deployment",
+        "model": m.Deployment, "title": "Deployments", "singular": "deployment", "rows": _deployment_rows,
+        "icon": "registry",
         "fields": ["model", "name", "hardware", "max_replicas", "deployed_at", "undeployed_at"],
-        "columns": [("Deployment", "label"), ("Model", "model"), ("Hardware", "hardware"),
-                    ("Max replicas", "max_replicas"), ("Deployed", "deployed_at"), ("Undeployed", "undeployed_at")],
-        "help": "Hosted models on hardware. Re-deploying a name creates a new deployment, told apart by its time.",
+        "labels": {"max_replicas": "Max replicas", "deployed_at": "Deployed at", "undeployed_at": "Undeployed at"},
+        "tips": {"max_replicas": "The autoscaling ceiling. Day charts draw it as a red line.",
+                 "deployed_at": "Two deployments of the same name are told apart by this time."},
+        "columns": ["Deployment", "Model", "Versions", "Hardware", ("Max replicas", "num"), "Deployed", "Status"],
+        "help": "Hosted models running on hardware. Re-deploying a name creates a new deployment, told apart by its time.",
+        "empty": "Deployments of fine-tuned and open-source models appear here.",
     },
     "versions": {
-        "model": m.DeploymentVersion, "title": "Versions", "singular": "version",
+        "model": m.DeploymentVersion, "title": "Versions", "singular": "version", "rows": _version_rows,
+        "icon": "traces",
         "fields": ["deployment", "version"],
-        "columns": [("Deployment", "deployment.label"), ("Version", "version"), ("Created", "created_at")],
-        "help": "Versions of each deployment, e.g. v1, v2.",
+        "columns": ["Version", "Deployment", "Model", "Added"],
+        "help": "Versions of each deployment (v1, v2 …). Dashboards show all versions unless you pick one.",
+        "empty": "Versions arrive with traces and deployment events.",
     },
     "connections": {
-        "model": m.Connection, "title": "Connections", "singular": "connection",
+        "model": m.Connection, "title": "Connections", "singular": "connection", "rows": _connection_rows,
+        "icon": "production",
         "fields": ["name", "provider"],
-        "columns": [("Name", "name"), ("Provider", "provider"), ("Created", "created_at")],
+        "columns": ["Connection", "Provider", "Added"],
         "help": "Integrations with external providers such as OpenAI or Anthropic.",
+        "empty": "Connections appear here as soon as traces of external models name them.",
     },
     "prices": {
-        "model": m.ModelPrice, "title": "Prices", "singular": "price",
+        "model": m.ModelPrice, "title": "Prices", "singular": "price", "rows": _price_rows, "icon": "performance",
         "fields": ["model", "input_per_million_usd", "output_per_million_usd", "effective_from"],
-        "columns": [("Model", "model"), ("Input $ / 1M tokens", "input_per_million_usd"),
-                    ("Output $ / 1M tokens", "output_per_million_usd"), ("Effective from", "effective_from")],
-        "help": "Turn tokens into cost when a trace carries no cost of its own. The price in force at the request's time applies.",
+        "labels": {"input_per_million_usd": "Input $ per 1M tokens", "output_per_million_usd": "Output $ per 1M tokens",
+                   "effective_from": "Effective from"},
+        "tips": {"effective_from": "The price in force at a request's time applies, so old traffic keeps its old price."},
+        "columns": ["Model", ("Input / 1M tokens", "num"), ("Output / 1M tokens", "num"), "Effective from", "Status"],
+        "help": "Turn tokens into cost when a trace carries no cost of its own.",
+        "empty": "Without a price, traces without a cost of their own count as zero cost.",
     },
     "hardware-rates": {
-        "model": m.HardwareRate, "title": "Hardware rates", "singular": "hardware rate",
+        "model": m.HardwareRate, "title": "Hardware rates", "singular": "hardware rate", "rows": _rate_rows,
+        "icon": "model-analytics",
         "fields": ["hardware", "credits_per_replica_hour", "effective_from"],
-        "columns": [("Hardware", "hardware"), ("Credits / replica-hour", "credits_per_replica_hour"),
-                    ("Effective from", "effective_from")],
-        "help": "Deployment credits are replicas × this rate over time.",
+        "labels": {"credits_per_replica_hour": "Credits per replica-hour", "effective_from": "Effective from"},
+        "columns": ["Hardware", ("Credits / replica-hour", "num"), "Effective from", "Status"],
+        "help": "Deployment credits are replicas × this rate over time, for the hardware each replica runs on.",
+        "empty": "Add a rate per hardware type to turn replica hours into credits.",
+    },
+    "scaling": {
+        "model": m.ReplicaEvent, "title": "Scaling events", "singular": "scaling event", "rows": _replica_rows,
+        "icon": "production",
+        "fields": ["deployment", "version", "at", "replicas", "hardware"],
+        "labels": {"at": "From", "version": "Version (optional)"},
+        "columns": ["From", "Deployment", "Version", ("Replicas", "num"), "Hardware"],
+        "help": "From each event's time on, that many replicas of that hardware run. Usually sent through the API.",
+        "empty": "Replica changes sent through the API, or added here, draw the scaling chart and the credits.",
+    },
+    "fine-tuning": {
+        "model": m.FineTuneJob, "title": "Fine-tuning jobs", "singular": "fine-tuning job", "rows": _job_rows,
+        "icon": "usage",
+        "fields": ["model", "external_id", "status", "started_at", "finished_at", "credits"],
+        "labels": {"external_id": "Job ID", "started_at": "Started at", "finished_at": "Finished at"},
+        "columns": ["Job", "Model", "Status", "Started", "Finished", ("Credits", "num")],
+        "help": "Fine-tuning jobs and the credits they consumed.",
+        "empty": "Fine-tuning jobs sent through the API, or added here, count towards fine-tuning credits.",
     },
 }
 
-FK_QUERYSETS = {"model": m.Model, "deployment": m.Deployment}
-
-
-def _value(obj, path):
-    for part in path.split("."):
-        obj = getattr(obj, part)
-        if callable(obj):
-            obj = obj()
-    return obj
+# Foreign keys offered in forms: only this account's rows.
+FK_QUERYSETS = {"model": m.Model, "deployment": m.Deployment, "version": m.DeploymentVersion}
+EMPTY_LABELS = {"model": "Choose a model", "deployment": "Choose a deployment", "version": "All versions"}
 
 
 class RegistryPage(AccountConsoleMixin, TemplateView):
@@ -75,16 +241,18 @@ class RegistryPage(AccountConsoleMixin, TemplateView):
 
     def form_class(self):
         widgets = {f: DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-                   for f in self.spec["fields"] if f.endswith("_at") or f == "effective_from"}
-        return modelform_factory(self.spec["model"], fields=self.spec["fields"], widgets=widgets)
+                   for f in self.spec["fields"] if f.endswith("_at") or f in ("at", "effective_from")}
+        return modelform_factory(self.spec["model"], fields=self.spec["fields"], widgets=widgets,
+                                 labels=self.spec.get("labels"))
 
     def make_form(self, *args, **kwargs):
-        # Times in forms are the account's local times.
-        timezone.activate(self.account.tzinfo)
         form = self.form_class()(*args, **kwargs)
         for name, model in FK_QUERYSETS.items():
             if name in form.fields:
                 form.fields[name].queryset = model.objects.for_account(self.account)
+                form.fields[name].empty_label = EMPTY_LABELS[name]
+        for name, field in form.fields.items():
+            field.tip = self.spec.get("tips", {}).get(name, "")
         return form
 
     def rows(self):
@@ -92,8 +260,9 @@ class RegistryPage(AccountConsoleMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        timezone.activate(self.account.tzinfo)
-        context.update(nav_active="registry", kind=self.kind, spec=self.spec, kinds=KINDS)
+        context.update(nav_active="registry", kind=self.kind, spec=self.spec, title=self.spec["title"],
+                       description=self.spec["help"],
+                       kinds=[(k, s["title"]) for k, s in KINDS.items()])
         return context
 
     def save(self, form, instance=None):
@@ -103,8 +272,11 @@ class RegistryPage(AccountConsoleMixin, TemplateView):
                 return services.registry_create(self.account, actor, self.spec["model"], **form.cleaned_data)
             return services.registry_update(self.account, actor, instance, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
             return None
 
 
@@ -114,9 +286,9 @@ class RegistryListView(RegistryPage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["form"] = kwargs.get("form") or self.make_form()
-        context["table"] = [
-            {"pk": row.pk, "cells": [_value(row, path) for _, path in self.spec["columns"]]} for row in self.rows()
-        ]
+        context["table"] = [{"pk": row.pk, "cells": cells} for row, cells in self.spec["rows"](self.rows())]
+        context["columns"] = [c if isinstance(c, tuple) else (c, "") for c in self.spec["columns"]]
+        context["show_form"] = kwargs.get("form") is not None
         return context
 
     def post(self, request, *args, **kwargs):
@@ -135,16 +307,20 @@ class RegistryEditView(RegistryPage):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["object"] = self.get_object()
-        context["form"] = kwargs.get("form") or self.make_form(instance=context["object"])
+        obj = context["object"] = self.get_object()
+        context["form"] = kwargs.get("form") or self.make_form(instance=obj)
         if not self.can_write:
             for field in context["form"].fields.values():
                 field.disabled = True
+        if self.kind == "deployments":
+            context["versions"] = obj.versions.all()
         return context
 
     def post(self, request, *args, **kwargs):
         instance = self.get_object()
-        form = self.make_form(request.POST, instance=self.spec["model"].objects.get(pk=instance.pk))
+        # The form validates a fresh copy (validation writes into it); the service gets the
+        # untouched row, so its audit entry can say what changed.
+        form = self.make_form(request.POST, instance=self.rows().get(pk=instance.pk))
         if form.is_valid() and self.save(form, instance):
             messages.success(request, f"Saved the {self.spec['singular']}.")
             return redirect("registry-" + self.kind, account_slug=self.account.slug)

@@ -1,19 +1,67 @@
-// Small behaviours shared by console pages: copy buttons, confirmations, toasts.
-document.addEventListener("click", async (event) => {
-  const copy = event.target.closest("[data-copy]");
-  if (copy) {
-    const text = document.querySelector(copy.dataset.copy)?.textContent?.trim() || "";
-    try { await navigator.clipboard.writeText(text); } catch (e) { /* clipboard may be unavailable over http */ }
-    copy.dataset.copied = "1";
-    const label = copy.textContent;
-    copy.textContent = "Copied";
-    setTimeout(() => { copy.textContent = label; }, 1500);
+// Small behaviours shared by console pages: copy buttons, confirmations, toasts, menus.
+(function () {
+  "use strict";
+
+  async function copyText(text) {
+    // The async clipboard needs a secure context (https or localhost); fall back to a selection copy.
+    if (navigator.clipboard && window.isSecureContext) {
+      try { await navigator.clipboard.writeText(text); return true; } catch (e) { /* fall through */ }
+    }
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    area.remove();
+    return ok;
   }
-});
-document.addEventListener("submit", (event) => {
-  const message = event.target.dataset.confirm;
-  if (message && !window.confirm(message)) event.preventDefault();
-});
-window.addEventListener("load", () => {
-  document.querySelectorAll(".toast").forEach((toast) => setTimeout(() => toast.remove(), 6000));
-});
+
+  document.addEventListener("click", async (event) => {
+    const copy = event.target.closest("[data-copy]");
+    if (copy) {
+      const source = document.querySelector(copy.dataset.copy);
+      const text = source ? source.textContent.trim() : "";
+      const ok = await copyText(text);
+      copy.dataset.copied = ok ? "1" : "0";
+      const label = copy.dataset.label || copy.innerHTML;
+      copy.dataset.label = label;
+      copy.textContent = ok ? "Copied" : "Select and copy";
+      setTimeout(() => { copy.innerHTML = label; }, 1600);
+      return;
+    }
+    const close = event.target.closest(".toast-close");
+    if (close) { dismiss(close.closest(".toast")); return; }
+    // Close open menus when clicking elsewhere.
+    document.querySelectorAll("details.switcher[open]").forEach((menu) => {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") document.querySelectorAll("details.switcher[open]").forEach((m) => m.removeAttribute("open"));
+  });
+
+  document.addEventListener("submit", (event) => {
+    const message = event.target.dataset.confirm;
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+
+  document.addEventListener("change", (event) => {
+    if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
+  });
+
+  function dismiss(toast) {
+    if (!toast) return;
+    toast.classList.add("leaving");
+    setTimeout(() => toast.remove(), 220);
+  }
+
+  document.querySelectorAll(".toast").forEach((toast) => {
+    // Errors stay until dismissed; confirmations fade on their own.
+    if (!toast.classList.contains("error")) setTimeout(() => dismiss(toast), 6000);
+  });
+})();

@@ -27,10 +27,13 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1360, "height": 860})
+    # Clipboard permissions let a test read back what a copy button copied.
+    context = browser.new_context(viewport={"width": 1360, "height": 860},
+                                  permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.console_errors = errors
     yield page
     context.close()
