@@ -288,7 +288,7 @@ class RegistryListView(RegistryPage):
         context["form"] = kwargs.get("form") or self.make_form()
         context["table"] = [{"pk": row.pk, "cells": cells} for row, cells in self.spec["rows"](self.rows())]
         context["columns"] = [c if isinstance(c, tuple) else (c, "") for c in self.spec["columns"]]
-        context["show_form"] = kwargs.get("form") is not None
+        context["empty_heading"] = f"No {self.spec['title'].lower()} yet"
         return context
 
     def post(self, request, *args, **kwargs):

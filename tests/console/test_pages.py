@@ -1,126 +1,128 @@
-"""The console's settings and registry pages for each role."""
+"""Every settings and registry page for every role, non-members, anonymous visitors."""
 import re
 
 import pytest
 from django.test import Client
 
-from accounts.models import ApiKey, AuditEvent, Membership, Role
-from models_registry.models import Model
+from accounts.models import AuditEvent, Role
+from tests.console.conftest import console_routes
 
-PAGES = ["settings/", "settings/members/", "settings/api-keys/", "settings/audit/", "registry/",
-         "registry/deployments/", "registry/versions/", "registry/connections/", "registry/prices/",
-         "registry/hardware-rates/"]
+ROLES = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
 
 
-def login(user):
-    client = Client()
-    client.force_login(user)
-    return client
+def post_forms(html):
+    """The POST forms of a page, apart from the sign-out form every page has."""
+    return [f for f in re.findall(r'<form[^>]*method="post"[^>]*>', html) if "/logout/" not in f]
 
 
-@pytest.mark.parametrize("role", [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER])
-def test_every_page_renders_for_every_role(account, member_of, role):
+def test_the_walk_covers_the_console():
+    names = {r.name for r in console_routes()}
+    assert {"account-settings", "account-members", "account-member-role", "account-member-remove",
+            "account-api-keys", "account-api-key-revoke", "account-audit", "registry", "registry-models",
+            "registry-deployments", "registry-versions", "registry-connections", "registry-prices",
+            "registry-hardware-rates", "registry-prices-edit", "registry-prices-delete"} <= names
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_renders_for_every_role(account, member_of, login, console_urls, role):
     client = login(member_of(account, role))
-    for page in PAGES:
-        response = client.get(f"/a/{account.slug}/{page}")
-        assert response.status_code == 200, page
+    writable = Role.at_least(role, Role.ADMIN)
+    pages = [(route, url) for route, url, methods in console_urls(account) if "get" in methods]
+    assert len(pages) >= 20
+    for route, url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, (role, url)
         html = response.content.decode()
-        assert account.name in html and "Sign out" in html
-        writable = Role.at_least(role, Role.ADMIN)
-        has_submit = bool(re.search(r'<button class="btn primary" type="submit"', html))
-        if page != "settings/audit/":  # the audit log is read-only for everyone
-            assert has_submit == writable, (role, page)
+        # The shell: account, role badge, e-mail, sign-out, a header with a title and a line.
+        assert account.name in html and "Sign out" in html, url
+        assert re.search(rf'data-testid="role"[^>]*>{role}<', html), url
+        assert re.search(r"<h1>\s*\S", html) and 'class="page-head"' in html, url
+        forms = post_forms(html)
+        if route.name == "account-audit":
+            assert not forms  # the log is read-only for everyone
+        elif writable:
+            assert forms, (role, url)
+        else:
+            assert not forms, (role, url)
+            assert "Read-only for" in html, (role, url)
 
 
-def test_viewers_and_members_cannot_post(account, member_of):
-    for role in (Role.VIEWER, Role.MEMBER):
-        client = login(member_of(account, role))
-        for page in PAGES:
-            assert client.post(f"/a/{account.slug}/{page}", {"name": "x"}).status_code == 403, (role, page)
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.MEMBER])
+def test_posts_below_admin_are_refused(account, member_of, login, console_urls, role):
+    client = login(member_of(account, role))
+    urls = console_urls(account)
+    before = AuditEvent.objects.for_account(account).count()
+    for route, url, methods in urls:
+        response = client.post(url, {"name": "x", "role": "owner", "email": "x@y.test", "scopes": ["read"],
+                                      "timezone": "UTC", "retention_days": 1})
+        assert response.status_code == 403, (role, url)
+        assert "Your role can" in response.content.decode()
+    assert AuditEvent.objects.for_account(account).count() == before
 
 
-def test_home_redirects_to_the_account(account):
-    client = login(account.memberships.get(role=Role.OWNER).user)
-    response = client.get("/")
-    assert response.status_code == 302 and response["Location"] == f"/a/{account.slug}/settings/"
+def test_non_members_get_404_for_every_page(account, other_account, login, console_urls):
+    outsider = login(other_account.memberships.get(role=Role.OWNER).user)
+    urls = console_urls(account, marker="SECRETROW")
+    before = AuditEvent.objects.for_account(account).count()
+    for route, url, methods in urls:
+        for method in ("get", "post"):
+            response = getattr(outsider, method)(url)
+            assert response.status_code == 404, (method, url)
+            body = response.content.decode()
+            assert account.name not in body and "SECRETROW" not in body.upper(), url
+    # A slug that doesn't exist answers the same way.
+    assert outsider.get("/a/no-such-account/settings/").status_code == 404
+    assert AuditEvent.objects.for_account(account).count() == before
 
 
-def test_switcher_keeps_the_page(account, other_account, member_of):
+def test_anonymous_visitors_are_sent_to_sign_in(account, console_urls):
+    client = Client()
+    for route, url, methods in console_urls(account):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/?next="), url
+
+
+def test_sidebar_links_only_pages_that_exist(account, login):
+    html = login(account.memberships.get(role=Role.OWNER).user).get(f"/a/{account.slug}/settings/").content.decode()
+    for label in ("Overview", "Performance", "Model Analytics", "Production", "Usage &amp; Quality", "Traces",
+                  "Alerts", "Dashboards", "Settings"):
+        assert f"<span>{label}</span>" in html, label
+    assert re.search(r'<a href="/a/acme/settings/" class="nav-item active"', html)
+    assert "TODO" not in html and "coming soon" not in html.lower()
+    # Muted items are not links.
+    for match in re.finditer(r'<span class="nav-item unavailable"[^>]*>', html):
+        assert "href" not in match.group(0)
+
+
+def test_home_goes_to_the_last_account_used(account, other_account, member_of, login):
     user = member_of(account, Role.ADMIN, email="two@x.test")
     member_of(other_account, Role.VIEWER, email="two@x.test")
     client = login(user)
+    first = client.get("/")
+    assert first.status_code == 302 and first["Location"] == f"/a/{account.slug}/settings/"  # by name
+    client.get(f"/a/{other_account.slug}/settings/members/")
+    assert client.get("/")["Location"] == f"/a/{other_account.slug}/settings/"
+
+
+def test_home_without_an_account_explains(db, login):
+    from accounts.services import user_get_or_create
+
+    response = login(user_get_or_create("lonely@x.test", password="pw-lonely-1")).get("/")
+    assert response.status_code == 200 and "not in an account yet" in response.content.decode()
+
+
+def test_switcher_keeps_the_page(account, other_account, member_of, login):
+    user = member_of(account, Role.ADMIN, email="two@x.test")
+    member_of(other_account, Role.VIEWER, email="two@x.test")
+    client = login(user)
+    html = client.get(f"/a/{account.slug}/settings/api-keys/").content.decode()
+    assert f"/switch/{other_account.slug}/?next=/a/{account.slug}/settings/api-keys/" in html
     response = client.get(f"/switch/{other_account.slug}/?next=/a/{account.slug}/settings/api-keys/")
     assert response["Location"] == f"/a/{other_account.slug}/settings/api-keys/"
+    # An object page of the old account opens the list in the new one.
+    response = client.get(f"/switch/{other_account.slug}/?next=/a/{account.slug}/registry/prices/12/")
+    assert response["Location"] == f"/a/{other_account.slug}/registry/prices/"
+    # Only accounts the user belongs to, and only console paths.
     assert client.get("/switch/nope/").status_code == 404
-    assert client.get(f"/switch/{other_account.slug}/?next=https://evil.test/a/x/").status_code == 302
-
-
-def test_key_is_shown_once(account):
-    client = login(account.memberships.get(role=Role.OWNER).user)
-    response = client.post(f"/a/{account.slug}/settings/api-keys/", {"name": "prod", "scopes": ["ingest", "read"]},
-                           follow=True)
-    key = ApiKey.objects.for_account(account).get(name="prod")
-    match = re.search(r'id="new-key-value">([^<]+)<', response.content.decode())
-    assert match and match.group(1).startswith(key.prefix)
-    again = client.get(f"/a/{account.slug}/settings/api-keys/").content.decode()
-    assert match.group(1) not in again and key.prefix in again
-
-
-def test_invite_role_change_remove_and_settings_from_the_console(account, mailoutbox=None):
-    owner = account.memberships.get(role=Role.OWNER).user
-    client = login(owner)
-    response = client.post(f"/a/{account.slug}/settings/members/", {"email": "new@acme.test", "role": "viewer"},
-                           follow=True)
-    html = response.content.decode()
-    assert "new@acme.test" in html and "/reset/" in html  # the set-password link is shown
-    membership = Membership.objects.for_account(account).get(user__email="new@acme.test")
-    client.post(f"/a/{account.slug}/settings/members/{membership.pk}/role/", {"role": "admin"})
-    membership.refresh_from_db()
-    assert membership.role == Role.ADMIN
-    own = account.memberships.get(user=owner)
-    response = client.post(f"/a/{account.slug}/settings/members/{own.pk}/remove/", follow=True)
-    assert "at least one owner" in response.content.decode()
-    client.post(f"/a/{account.slug}/settings/members/{membership.pk}/remove/")
-    assert not Membership.objects.filter(pk=membership.pk).exists()
-    response = client.post(f"/a/{account.slug}/settings/", {"name": "Acme Corp", "timezone": "Asia/Kolkata",
-                                                            "retention_days": 30, "store_text": ""}, follow=True)
-    account.refresh_from_db()
-    assert (account.name, account.timezone, account.retention_days, account.store_text) == \
-        ("Acme Corp", "Asia/Kolkata", 30, False)
-    actions = set(AuditEvent.objects.for_account(account).values_list("action", flat=True))
-    assert {"membership.invited", "membership.role_changed", "membership.removed", "account.settings_changed"} <= actions
-
-
-def test_invited_user_sets_a_password_and_signs_in(account):
-    client = login(account.memberships.get(role=Role.OWNER).user)
-    html = client.post(f"/a/{account.slug}/settings/members/", {"email": "join@acme.test", "role": "member"},
-                       follow=True).content.decode()
-    link = re.search(r'id="invite-link">([^<]+)<', html).group(1)
-    guest = Client()
-    response = guest.get(link.replace("http://testserver", ""), follow=True)
-    form_url = response.redirect_chain[-1][0]
-    response = guest.post(form_url, {"new_password1": "a-Strong-pass-9", "new_password2": "a-Strong-pass-9"})
-    assert response.status_code == 302
-    assert Client().login(username="join@acme.test", password="a-Strong-pass-9")
-
-
-def test_registry_pages_create_edit_delete_in_account_time(account):
-    account.timezone = "Asia/Kolkata"
-    account.save()
-    client = login(account.memberships.get(role=Role.OWNER).user)
-    client.post(f"/a/{account.slug}/registry/models/", {"name": "llama-ft", "model_type": "fine_tuned"})
-    model = Model.objects.for_account(account).get(name="llama-ft")
-    response = client.post(f"/a/{account.slug}/registry/deployments/", {
-        "model": model.pk, "name": "prod", "hardware": "A100", "max_replicas": 2, "deployed_at": "2026-11-20T10:30"})
-    assert response.status_code == 302
-    dep = model.deployments.get()
-    assert dep.deployed_at.isoformat() == "2026-11-20T05:00:00+00:00"  # 10:30 in Kolkata
-    # A duplicate shows the constraint error on the form instead of failing.
-    response = client.post(f"/a/{account.slug}/registry/models/", {"name": "llama-ft", "model_type": "external"})
-    assert response.status_code == 200 and "already exists" in response.content.decode()
-    client.post(f"/a/{account.slug}/registry/models/{model.pk}/", {"name": "llama-ft", "model_type": "fine_tuned",
-                                                                   "provider": "meta"})
-    model.refresh_from_db()
-    assert model.provider == "meta"
-    client.post(f"/a/{account.slug}/registry/deployments/{dep.pk}/delete/")
-    assert not model.deployments.exists()
+    response = client.get(f"/switch/{other_account.slug}/?next=https://evil.test/a/x/")
+    assert response["Location"] == f"/a/{other_account.slug}/settings/"
