@@ -128,7 +128,11 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Every periodic task expires, so a backlog after downtime never replays stale runs.
+    "rollup-dirty-hours": {"task": "analytics.tasks.rollup_dirty_task", "schedule": 60.0,
+                           "options": {"expires": 55}},
+}
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25")
 vars().update(EMAIL_CONFIG)

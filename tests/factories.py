@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from accounts.models import ApiKey, AuditEvent, Membership, Role
 from models_registry import models as reg
+from analytics import models as an
 from traces import models as tr
 from accounts.services import Actor, api_key_create, audit_record, membership_invite
 
@@ -95,6 +96,27 @@ def _redaction(account, marker):
     return tr.RedactionRule.objects.create(account=account, kind="regex", pattern=marker)
 
 
+def _rollup_values(account, marker):
+    from analytics.aggregate_sql import SUM_COLUMNS
+    values = {c: 0 for c in SUM_COLUMNS}
+    values.update(requests=1, successes=1, latency_sum=10.0, latency_min=10.0, latency_max=10.0)
+    return dict(account=account, model_id=_model(account, marker).pk, model_type="external", provider="",
+                source_type="other", source=marker, module="", feature=marker, prompt="", prompt_version="",
+                latency_sketch={"114": 1}, ttft_sketch={}, peak_minute_requests=1, **values)
+
+
+def _hourly(account, marker):
+    return an.HourlyRollup.objects.create(hour_start=T0, **_rollup_values(account, marker))
+
+
+def _daily(account, marker):
+    return an.DailyRollup.objects.create(day=T0.date(), **_rollup_values(account, marker))
+
+
+def _rollup_state(account, marker):
+    return an.RollupState.objects.get_or_create(account=account, defaults={"as_of": T0, "timezone": "UTC"})[0]
+
+
 FACTORIES = {
     Membership: _membership,
     ApiKey: _api_key,
@@ -112,6 +134,9 @@ FACTORIES = {
     tr.Feedback: _feedback,
     tr.DirtyBucket: _dirty,
     tr.RedactionRule: _redaction,
+    an.HourlyRollup: _hourly,
+    an.DailyRollup: _daily,
+    an.RollupState: _rollup_state,
 }
 
 URL_KWARGS = {}

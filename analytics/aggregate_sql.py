@@ -1,0 +1,89 @@
+"""The one SQL aggregation of raw traces, used to build rollup rows and to read the
+partial hours at the edges of a range. The account id is always an explicit parameter."""
+from analytics.sketch import SQL_BUCKET
+
+DIMS = ("model_id", "model_type", "provider", "deployment_id", "version_id", "connection_id", "source_type",
+        "source", "module", "feature", "prompt", "prompt_version")
+NULLABLE = ("deployment_id", "version_id", "connection_id")
+_DIMS = ", ".join(DIMS)
+
+SUMS = {
+    "requests": "count(*)",
+    "successes": "count(*) FILTER (WHERE status = 'success')",
+    "failures": "count(*) FILTER (WHERE status = 'failure')",
+    "fail_timeout": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'timeout')",
+    "fail_rate_limit": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'rate_limit')",
+    "fail_llm_error": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'llm_error')",
+    "fail_validation": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'validation')",
+    "fail_system": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'system')",
+    "fail_network": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'network')",
+    "http_4xx": "count(*) FILTER (WHERE http_status BETWEEN 400 AND 499)",
+    "http_5xx": "count(*) FILTER (WHERE http_status BETWEEN 500 AND 599)",
+    "latency_sum": "coalesce(sum(response_time_ms), 0)",
+    "latency_min": "min(response_time_ms)",
+    "latency_max": "max(response_time_ms)",
+    "ttft_count": "count(ttft_ms)",
+    "ttft_sum": "coalesce(sum(ttft_ms), 0)",
+    "queue_sum": "coalesce(sum(queue_time_ms), 0)",
+    "network_sum": "coalesce(sum(network_time_ms), 0)",
+    "input_tokens": "coalesce(sum(input_tokens), 0)",
+    "output_tokens": "coalesce(sum(output_tokens), 0)",
+    "cost_usd": "coalesce(sum(cost_usd), 0)",
+    "credits": "coalesce(sum(credits), 0)",
+    "cache_hits": "count(*) FILTER (WHERE cache_hit)",
+    "ratings_count": "count(rating)",
+    "ratings_sum": "coalesce(sum(rating), 0)",
+    "thumbs_up": "count(*) FILTER (WHERE thumbs = 'up')",
+    "thumbs_down": "count(*) FILTER (WHERE thumbs = 'down')",
+    "accepted": "count(*) FILTER (WHERE accepted)",
+    "edited": "count(*) FILTER (WHERE edited)",
+    "regenerated": "count(*) FILTER (WHERE regenerated)",
+    "task_success": "count(*) FILTER (WHERE task_success)",
+    "task_total": "count(task_success)",
+    "feedback_count": "count(fid)",
+}
+SUM_COLUMNS = tuple(SUMS)
+OUTPUT = ("bucket", *DIMS, *SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests")
+
+
+def raw_aggregate_sql(bucket_sql: str, extra_where: str = "") -> str:
+    """Rows of OUTPUT per (bucket, dimensions) over the account's traces in [start, end).
+
+    Parameters: %(account)s, %(start)s, %(end)s, plus whatever extra_where uses. Each
+    group gets an integer id first, so the sketch and peak-minute subqueries join back
+    on one column (a hash join) rather than on thirteen.
+    """
+    base_dims = ", ".join(f"coalesce(t.{d}, 0) AS {d}" if d in NULLABLE else f"t.{d}" for d in DIMS)
+    sums = ", ".join(f"{expr} AS {name}" for name, expr in SUMS.items())
+    out_dims = ", ".join(f"nullif(g.{d}, 0)" if d in NULLABLE else f"g.{d}" for d in DIMS)
+    return f"""
+WITH base AS MATERIALIZED (
+    SELECT dense_rank() OVER (ORDER BY {bucket_sql}, {", ".join(f"coalesce(t.{d}, 0)" if d in NULLABLE else f"t.{d}" for d in DIMS)}) AS gid,
+           {bucket_sql} AS bucket, {base_dims}, t.status, t.error_type, t.http_status, t.response_time_ms,
+           t.ttft_ms, t.queue_time_ms, t.network_time_ms, t.input_tokens, t.output_tokens, t.cost_usd, t.credits,
+           t.cache_hit, t.executed_at, f.id AS fid, f.rating, f.thumbs, f.accepted, f.edited, f.regenerated,
+           f.task_success
+    FROM traces_trace t
+    LEFT JOIN traces_feedback f ON f.account_id = t.account_id AND f.request_id = t.request_id
+    WHERE t.account_id = %(account)s AND t.executed_at >= %(start)s AND t.executed_at < %(end)s {extra_where}
+), g AS (
+    SELECT gid, min(bucket) AS bucket, {", ".join(f"min({d}) AS {d}" for d in DIMS)}, {sums}
+    FROM base GROUP BY gid
+), lat AS (
+    SELECT gid, jsonb_object_agg(k, c) AS sketch FROM (
+        SELECT gid, {SQL_BUCKET.format(col="response_time_ms")} AS k, count(*) AS c FROM base GROUP BY 1, 2) x
+    GROUP BY gid
+), tt AS (
+    SELECT gid, jsonb_object_agg(k, c) AS sketch FROM (
+        SELECT gid, {SQL_BUCKET.format(col="ttft_ms")} AS k, count(*) AS c
+        FROM base WHERE ttft_ms IS NOT NULL GROUP BY 1, 2) x
+    GROUP BY gid
+), pm AS (
+    SELECT gid, max(c) AS peak FROM (
+        SELECT gid, date_trunc('minute', executed_at), count(*) AS c FROM base GROUP BY 1, 2) y
+    GROUP BY gid
+)
+SELECT g.bucket, {out_dims}, {", ".join(f"g.{c}" for c in SUM_COLUMNS)},
+       lat.sketch, coalesce(tt.sketch, '{{}}'::jsonb), pm.peak
+FROM g JOIN lat USING (gid) LEFT JOIN tt USING (gid) JOIN pm USING (gid)
+"""

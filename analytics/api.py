@@ -1,0 +1,64 @@
+"""Metrics endpoints (D9): thin — parse the selection, call the metrics layer, render."""
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from accounts.scoping import AccountScopedAPIView
+from analytics.models import RollupState
+from analytics.params import selection_from_query
+from analytics.selectors import FILTERS, metrics_breakdown, metrics_summary, metrics_timeseries
+from analytics.selectors.metrics import BREAKDOWN_DIMENSIONS
+
+COMMON = [
+    OpenApiParameter("start", str, description="RFC 3339 timestamp or local date (default: 7 days before end)"),
+    OpenApiParameter("end", str, description="RFC 3339 timestamp or local date, inclusive (default: now)"),
+    *[OpenApiParameter(name, str) for name in FILTERS],
+    OpenApiParameter("prompt_id", str, description="alias of prompt"),
+]
+
+
+class MetricsBase(AccountScopedAPIView):
+    def envelope(self, sel, **body):
+        state = RollupState.objects.for_account(self.account).first()
+        return {
+            "period": {"start": sel.start.isoformat(), "end": sel.end.isoformat()},
+            "filters": sel.filters,
+            "as_of": (state.as_of if state else timezone.now()).isoformat(),
+            **body,
+        }
+
+
+class MetricsView(MetricsBase):
+    """The summary of API.md: requests, rates, latency percentiles, tokens, cost, credits, users."""
+
+    @extend_schema(operation_id="metrics_summary", parameters=COMMON, responses={200: dict})
+    def get(self, request):
+        sel = selection_from_query(self.account, request.query_params)
+        return Response(self.envelope(sel, metrics=metrics_summary(sel)))
+
+
+class TimeseriesView(MetricsBase):
+    """Points per local hour (single day) or local day (longer); periods without requests are absent."""
+
+    @extend_schema(operation_id="metrics_timeseries", responses={200: dict}, parameters=[
+        *COMMON, OpenApiParameter("granularity", str, enum=["hour", "day"])])
+    def get(self, request):
+        sel = selection_from_query(self.account, request.query_params)
+        granularity = request.query_params.get("granularity")
+        if granularity not in (None, "hour", "day"):
+            raise ValidationError({"granularity": ["must be hour or day"]})
+        return Response(self.envelope(sel, **metrics_timeseries(sel, granularity)))
+
+
+class BreakdownView(MetricsBase):
+    """The metrics per value of one dimension, busiest first."""
+
+    @extend_schema(operation_id="metrics_breakdown", responses={200: dict}, parameters=[
+        *COMMON, OpenApiParameter("by", str, required=True, enum=list(BREAKDOWN_DIMENSIONS))])
+    def get(self, request):
+        by = request.query_params.get("by")
+        if by not in BREAKDOWN_DIMENSIONS:
+            raise ValidationError({"by": [f"must be one of {', '.join(BREAKDOWN_DIMENSIONS)}"]})
+        sel = selection_from_query(self.account, request.query_params)
+        return Response(self.envelope(sel, by=by, rows=metrics_breakdown(sel, by)))

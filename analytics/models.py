@@ -1,0 +1,88 @@
+"""Rollups: hourly rows on the account's local hours, daily rows on its local days.
+
+Each row holds one combination of dimensions. Counts and sums are exact columns;
+latency and TTFT distributions are mergeable log-bucket sketches (analytics.sketch).
+"""
+from django.db import models
+
+from accounts.models import AccountOwned
+
+DIMENSIONS = ("model_id", "model_type", "provider", "deployment_id", "version_id", "connection_id", "source_type",
+              "source", "module", "feature", "prompt", "prompt_version")
+
+
+class RollupColumns(AccountOwned):
+    model_id = models.BigIntegerField()
+    model_type = models.CharField(max_length=16)
+    provider = models.CharField(max_length=100)
+    deployment_id = models.BigIntegerField(null=True)
+    version_id = models.BigIntegerField(null=True)
+    connection_id = models.BigIntegerField(null=True)
+    source_type = models.CharField(max_length=16)
+    source = models.CharField(max_length=200)
+    module = models.CharField(max_length=200)
+    feature = models.CharField(max_length=200)
+    prompt = models.CharField(max_length=200)
+    prompt_version = models.CharField(max_length=100)
+
+    requests = models.BigIntegerField()
+    successes = models.BigIntegerField()
+    failures = models.BigIntegerField()
+    fail_timeout = models.BigIntegerField()
+    fail_rate_limit = models.BigIntegerField()
+    fail_llm_error = models.BigIntegerField()
+    fail_validation = models.BigIntegerField()
+    fail_system = models.BigIntegerField()
+    fail_network = models.BigIntegerField()
+    http_4xx = models.BigIntegerField()
+    http_5xx = models.BigIntegerField()
+    latency_sum = models.FloatField()
+    latency_min = models.FloatField()
+    latency_max = models.FloatField()
+    latency_sketch = models.JSONField()
+    ttft_count = models.BigIntegerField()
+    ttft_sum = models.FloatField()
+    ttft_sketch = models.JSONField()
+    queue_sum = models.FloatField()
+    network_sum = models.FloatField()
+    input_tokens = models.BigIntegerField()
+    output_tokens = models.BigIntegerField()
+    cost_usd = models.DecimalField(max_digits=30, decimal_places=12)
+    credits = models.DecimalField(max_digits=30, decimal_places=12)
+    cache_hits = models.BigIntegerField()
+    ratings_count = models.BigIntegerField()
+    ratings_sum = models.BigIntegerField()
+    thumbs_up = models.BigIntegerField()
+    thumbs_down = models.BigIntegerField()
+    accepted = models.BigIntegerField()
+    edited = models.BigIntegerField()
+    regenerated = models.BigIntegerField()
+    task_success = models.BigIntegerField()
+    task_total = models.BigIntegerField()
+    feedback_count = models.BigIntegerField()
+    peak_minute_requests = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class HourlyRollup(RollupColumns):
+    hour_start = models.DateTimeField(help_text="Start of the account's local hour, in UTC.")
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "hour_start"], name="hourly_rollup_account_hour")]
+
+
+class DailyRollup(RollupColumns):
+    day = models.DateField(help_text="The account's local day.")
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "day"], name="daily_rollup_account_day")]
+
+
+class RollupState(AccountOwned):
+    """When the account's rollups were last brought up to date ("as of")."""
+
+    account = models.OneToOneField("accounts.Account", on_delete=models.CASCADE, related_name="rollup_state")
+    as_of = models.DateTimeField()
+    timezone = models.CharField(max_length=64)
