@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.forms import DateTimeInput, modelform_factory
+from django.forms import DateTimeField, DateTimeInput, modelform_factory
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import dateformat, timezone
 from django.views.generic import TemplateView
@@ -60,7 +60,8 @@ def _in_force(rows, key):
 
 
 def _models_rows(qs):
-    for row in qs.annotate(n_deployments=Count("deployments")):
+    # Meta.ordering does not apply to aggregating queries: order explicitly.
+    for row in qs.annotate(n_deployments=Count("deployments")).order_by("name"):
         yield row, [
             cell(row.name, primary=True),
             cell(badge=(TYPE_TONES.get(row.model_type, "neutral"), row.get_model_type_display())),
@@ -289,6 +290,7 @@ class RegistryListView(RegistryPage):
         context["table"] = [{"pk": row.pk, "cells": cells} for row, cells in self.spec["rows"](self.rows())]
         context["columns"] = [c if isinstance(c, tuple) else (c, "") for c in self.spec["columns"]]
         context["empty_heading"] = f"No {self.spec['title'].lower()} yet"
+        context["has_times"] = any(isinstance(f, DateTimeField) for f in context["form"].fields.values())
         return context
 
     def post(self, request, *args, **kwargs):

@@ -4,7 +4,10 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
+# Screenshots go to docs/img/ (the README's pictures); MODELPULSE_SHOTS=<dir> sends whole-page
+# screenshots elsewhere, for reviewing a layout below the fold.
+SHOTS_ELSEWHERE = os.environ.get("MODELPULSE_SHOTS")
+SHOTS = Path(SHOTS_ELSEWHERE) if SHOTS_ELSEWHERE else Path(__file__).resolve().parents[2] / "docs" / "img"
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
 # test itself between page actions are still synchronous and safe.
@@ -44,5 +47,5 @@ def shot():
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page, name):
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=bool(SHOTS_ELSEWHERE))
     return take

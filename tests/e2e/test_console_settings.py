@@ -30,7 +30,7 @@ def seed():
     user_get_or_create("raj@acme.test", password="p-raj-12345")
     user_get_or_create("lee@acme.test", password="p-lee-12345")
     ingest, _ = api_key_create(acme, owner, scopes=["ingest"], name="support-bot ingest")
-    ApiKey.objects.filter(pk=ingest.pk).update(last_used_at=datetime.now(timezone.utc) - timedelta(minutes=3))
+    ApiKey.objects.filter(pk=ingest.pk).update(last_used_at=datetime.now(timezone.utc))
     old, _ = api_key_create(acme, owner, scopes=["ingest", "read"], name="staging (old)")
     api_key_revoke(acme, owner, old)
 
@@ -98,6 +98,12 @@ def test_console_journey(live_server, browser, page, shot):
     assert (acme.timezone, acme.retention_days) == ("America/New_York", 45)
     assert page.locator(".sidebar-foot").inner_text().endswith("America/New_York")
     shot(page, "console")
+    # Info tooltips open on hover.
+    tip = page.locator("label[for=id_retention_days] .tip")
+    tip.hover()
+    page.wait_for_function("(el) => getComputedStyle(el, '::after').opacity === '1'", arg=tip.element_handle())
+    assert "aggregates are kept" in tip.get_attribute("data-tip")
+    page.mouse.move(0, 0)
 
     # A key, shown once, copied to the clipboard.
     tab(page, "API keys")
@@ -186,6 +192,14 @@ def test_console_journey(live_server, browser, page, shot):
     text = page.locator("[data-testid=registry-table]").inner_text()
     assert text.count("support-prod") == 2 and "v3" in text
     shot(page, "registry-deployments")
+    page.locator("[data-testid=registry-table] tr", has_text="v3").locator("a", has_text="Edit").click()
+    page.wait_for_selector("[data-testid=registry-edit-form]")
+    assert page.locator("#id_max_replicas").input_value() == "6"
+    page.fill("#id_max_replicas", "8")
+    shot(page, "registry-deployment-edit")
+    page.click("[data-testid=registry-edit-form] button[type=submit]")
+    page.wait_for_selector(".toast.success")
+    assert Deployment.objects.for_account(acme).get(max_replicas=8).versions.get().version == "v3"
     tab(page, "Prices")
     assert "In force" in page.locator("[data-testid=registry-table]").inner_text()
     page.select_option("#id_model", label="claude-sonnet")
