@@ -148,8 +148,12 @@ class MembersView(ConsolePage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["members"] = Membership.objects.for_account(self.account).select_related("user").order_by("user__email")
-        context["invite_form"] = kwargs.get("invite_form") or InviteForm()
-        context["roles"] = Role.choices
+        is_owner = self.membership.role == Role.OWNER
+        # Only owners hand out the owner role; others aren't offered it (the service enforces it).
+        roles = [(v, label) for v, label in Role.choices if is_owner or v != Role.OWNER]
+        invite_form = kwargs.get("invite_form") or InviteForm()
+        invite_form.fields["role"].choices = roles
+        context.update(invite_form=invite_form, roles=roles, is_owner=is_owner)
         context["invite_link"] = self.request.session.pop(INVITE_LINK_SESSION, None)
         return context
 

@@ -1,7 +1,9 @@
 """Helpers for console page tests: logged-in clients and the console's own URL patterns."""
 import pytest
 from django.test import Client
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
+
+from accounts.views import HOME_PAGES
 
 from tests.accounts.urlwalk import iter_routes
 from tests.factories import FACTORIES
@@ -17,6 +19,15 @@ def console_routes():
 def route_model(route):
     initkwargs = getattr(route.callback, "view_initkwargs", {}) or {}
     return initkwargs.get("model") or getattr(route.view_class, "model", None)
+
+
+def home_of(account):
+    """The account's console home: the first page of HOME_PAGES that is installed."""
+    for name in HOME_PAGES:
+        try:
+            return reverse(name, kwargs={"account_slug": account.slug})
+        except NoReverseMatch:
+            continue
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import AuditEvent, Role
-from tests.console.conftest import console_routes
+from tests.console.conftest import console_routes, home_of
 
 ROLES = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
 
@@ -99,9 +99,9 @@ def test_home_goes_to_the_last_account_used(account, other_account, member_of, l
     member_of(other_account, Role.VIEWER, email="two@x.test")
     client = login(user)
     first = client.get("/")
-    assert first.status_code == 302 and first["Location"] == f"/a/{account.slug}/settings/"  # by name
+    assert first.status_code == 302 and first["Location"] == home_of(account)  # the first by name
     client.get(f"/a/{other_account.slug}/settings/members/")
-    assert client.get("/")["Location"] == f"/a/{other_account.slug}/settings/"
+    assert client.get("/")["Location"] == home_of(other_account)
 
 
 def test_home_without_an_account_explains(db, login):

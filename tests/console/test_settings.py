@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.models import ApiKey, AuditEvent, Membership, Role
 from accounts.services import Actor, api_key_authenticate, audit_record
+from tests.console.conftest import home_of
 
 
 def owner_of(account):
@@ -109,7 +110,7 @@ def test_the_invitation_link_sets_a_password_and_signs_in(account, login):
     form_url = form_page.redirect_chain[-1][0]
     response = guest.post(form_url, {"new_password1": "a-Strong-pass-9", "new_password2": "a-Strong-pass-9"},
                           follow=True)
-    assert response.redirect_chain[-1][0] == f"/a/{account.slug}/settings/"
+    assert response.redirect_chain[-1][0] == home_of(account)
     assert "Welcome to ModelPulse" in response.content.decode()
     # The link works once.
     assert "This link has expired" in Client().get(link, follow=True).content.decode()
@@ -143,6 +144,8 @@ def test_last_owner_and_owner_only_rules_show_as_messages(account, member_of, lo
                        follow=True).content.decode()
     assert "An account needs at least one owner." in html
     admin = login(member_of(account, Role.ADMIN))
+    page = admin.get(f"/a/{account.slug}/settings/members/").content.decode()
+    assert "Owner-only" in page and '<option value="owner"' not in page  # not offered to admins
     html = admin.post(f"/a/{account.slug}/settings/members/{own.pk}/role/", {"role": "viewer"},
                       follow=True).content.decode()
     assert "Only an owner can grant or change the owner role." in html
@@ -159,7 +162,7 @@ def test_leaving_an_account_goes_home(account, other_account, member_of, login):
     client = login(user)
     mine = Membership.objects.for_account(account).get(user=user)
     response = client.post(f"/a/{account.slug}/settings/members/{mine.pk}/remove/", follow=True)
-    assert response.redirect_chain[-1][0] == f"/a/{other_account.slug}/settings/"
+    assert response.redirect_chain[-1][0] == home_of(other_account)
     assert client.get(f"/a/{account.slug}/settings/").status_code == 404
 
 

@@ -73,7 +73,7 @@ def test_console_journey(live_server, browser, page, shot):
     acme, globex = seed()
     base = live_server.url
 
-    # Sign in: a wrong password first, then the right one; / lands on the last account's settings.
+    # Sign in: a wrong password first, then the right one.
     page.goto(f"{base}/login/")
     shot(page, "login")
     page.fill("#id_username", "maya@acme.test")
@@ -82,6 +82,8 @@ def test_console_journey(live_server, browser, page, shot):
     assert "don't match" in page.locator(".notice").inner_text()
     page.fill("#id_password", "console-pass-1")
     page.click("button[type=submit]")
+    page.wait_for_url("**/a/acme/**")  # the account's home page
+    nav(page, "Settings")
     page.wait_for_url("**/a/acme/settings/")
     assert page.locator("h1").inner_text() == "Account"
     assert page.locator("[data-testid=role]").inner_text() == "owner"
@@ -177,8 +179,10 @@ def test_console_journey(live_server, browser, page, shot):
     other.fill("#id_new_password1", "a-Strong-pass-9")
     other.fill("#id_new_password2", "a-Strong-pass-9")
     other.click("button[type=submit]")
-    other.wait_for_url("**/a/acme/settings/")
+    other.wait_for_url("**/a/acme/**")
     assert "Welcome" in other.locator(".toast.success").inner_text()
+    nav(other, "Settings")
+    other.wait_for_url("**/a/acme/settings/")
     assert other.locator("[data-testid=role]").inner_text() == "member"
     assert other.locator("[data-testid=read-only]").count() == 1
     guest.close()
