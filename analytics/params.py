@@ -14,7 +14,10 @@ MAX_RANGE = timedelta(days=3 * 366)
 
 def _instant(account, raw: str, name: str, end: bool):
     if len(raw) == 10:
-        day = parse_date(raw) if raw[4] == "-" else None
+        try:
+            day = parse_date(raw) if raw[4] == "-" else None
+        except ValueError:
+            day = None
         if day is None:
             raise ValidationError({name: [f"'{raw}' is not a date (YYYY-MM-DD)"]})
         # Dates are the account's local days; an end date includes its whole day.
