@@ -237,3 +237,8 @@ def test_console_journey(live_server, browser, page, shot):
     assert "No API keys yet" in page.locator(".empty").inner_text()
 
     assert not page.console_errors, page.console_errors
+
+    # Another account's pages, or ones that don't exist: the same styled 404.
+    response = page.goto(f"{base}/a/initech/settings/")
+    assert response.status == 404 and "Page not found" in page.locator("h1").inner_text()
+    shot(page, "not-found")
