@@ -14,6 +14,7 @@ from django.utils import dateformat, timezone
 from django.views.generic import TemplateView
 
 from accounts.console import AccountConsoleMixin
+from accounts.errors import ApplicationError
 from accounts.services import Actor
 from models_registry import models as m
 from models_registry import services
@@ -334,6 +335,10 @@ class RegistryDeleteView(RegistryPage):
 
     def post(self, request, *args, **kwargs):
         instance = get_object_or_404(self.rows(), pk=kwargs["pk"])
-        services.registry_delete(self.account, Actor(user=request.user), instance)
+        try:
+            services.registry_delete(self.account, Actor(user=request.user), instance)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect("registry-" + self.kind, account_slug=self.account.slug)
         messages.success(request, f"Deleted the {self.spec['singular']}.")
         return redirect("registry-" + self.kind, account_slug=self.account.slug)

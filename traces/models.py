@@ -32,7 +32,8 @@ class Trace(AccountOwned):
     request_id = models.CharField(max_length=128)
     executed_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
-    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="+")
+    # PROTECT: removing a registry entry must never silently delete recorded traffic.
+    model = models.ForeignKey(Model, on_delete=models.PROTECT, related_name="+")
     model_type = models.CharField(max_length=16)
     provider = models.CharField(max_length=100, blank=True)
     deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

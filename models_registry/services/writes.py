@@ -1,5 +1,8 @@
 """Create, change and delete registry rows, with an audit entry for each."""
 from django.db import transaction
+from django.db.models import ProtectedError
+
+from accounts.errors import ApplicationError
 from django.forms.models import model_to_dict
 
 from accounts.services import audit_record
@@ -41,4 +44,9 @@ def registry_delete(account, actor, instance):
         raise ValueError("instance belongs to another account")
     audit_record(account, actor, f"registry.{type(instance)._meta.model_name}.deleted", instance,
                  values=_plain(instance))
-    instance.delete()
+    try:
+        with transaction.atomic():
+            instance.delete()
+    except ProtectedError:
+        raise ApplicationError(f"This {type(instance)._meta.verbose_name} has recorded traces and cannot be deleted.",
+                               {"detail": ["has traces"]}, status=409)

@@ -101,3 +101,15 @@ def test_readers_read_and_cannot_write(account, member_of, session_client, key_c
     assert reader.get("/api/v1/models?model_type=external").json()["count"] == 1
     assert reader.get("/api/v1/models?model_type=bogus").status_code == 400
     assert reader.post("/api/v1/models", {"name": "x"}, format="json").status_code == 403
+
+
+def test_a_model_with_traces_cannot_be_deleted(account, admin):
+    from traces.services import trace_ingest_batch
+
+    trace_ingest_batch(account, [{"request_id": "r1", "executed_at": "2026-11-20T10:00:00+00:00", "model": "kept",
+                                  "status": "success", "response_time_ms": 5}])
+    model = Model.objects.for_account(account).get(name="kept")
+    response = admin.delete(f"/api/v1/models/{model.pk}")
+    assert response.status_code == 409 and "traces" in response.json()["message"]
+    assert Model.objects.filter(pk=model.pk).exists()
+    assert not AuditEvent.objects.for_account(account).filter(action="registry.model.deleted").exists()
