@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views
+from accounts.forms_auth import EmailAuthenticationForm
 
 account_pages = [
     path("settings/", views.AccountSettingsView.as_view(), name="account-settings"),
@@ -17,6 +18,7 @@ account_pages = [
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html",
+                                                authentication_form=EmailAuthenticationForm,
                                                 redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reset/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="password_reset_confirm"),

@@ -93,6 +93,12 @@ def account_update_settings(account: Account, actor: Actor, **changes) -> Accoun
     account.save(update_fields=list(before))
     audit_record(account, actor, "account.settings_changed", account,
                  changes={f: {"from": before[f], "to": getattr(account, f)} for f in before})
+    if "timezone" in before:
+        # Local hours and days moved: rebuild the rollups from raw (A2). Imported here
+        # because analytics depends on accounts, not the other way round.
+        from analytics.rollups import rollup_rebuild_account
+
+        rollup_rebuild_account(account)
     return account
 
 

@@ -128,10 +128,13 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+ROLLUP_INTERVAL_SECONDS = env.float("ROLLUP_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     # Every periodic task expires, so a backlog after downtime never replays stale runs.
-    "rollup-dirty-hours": {"task": "analytics.tasks.rollup_dirty_task", "schedule": 60.0,
-                           "options": {"expires": 55}},
+    "rollup-dirty-hours": {"task": "analytics.tasks.rollup_dirty_task", "schedule": ROLLUP_INTERVAL_SECONDS,
+                           "options": {"expires": ROLLUP_INTERVAL_SECONDS * 0.9}},
+    "delete-expired-traces": {"task": "traces.tasks.traces_retention_task", "schedule": 3600.0,
+                              "options": {"expires": 3000}},
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25")

@@ -126,3 +126,8 @@ def test_switcher_keeps_the_page(account, other_account, member_of, login):
     assert client.get("/switch/nope/").status_code == 404
     response = client.get(f"/switch/{other_account.slug}/?next=https://evil.test/a/x/")
     assert response["Location"] == f"/a/{other_account.slug}/settings/"
+
+
+def test_sign_in_ignores_the_case_of_the_email(account, client):
+    response = client.post("/login/", {"username": "  Owner@ACME.test ", "password": "pw-owner-123"})
+    assert response.status_code == 302
