@@ -43,7 +43,7 @@ SUMS = {
     "feedback_count": "count(fid)",
 }
 SUM_COLUMNS = tuple(SUMS)
-OUTPUT = ("bucket", *DIMS, *SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests")
+OUTPUT = ("bucket", *DIMS, *SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests", "minute_counts")
 
 
 def raw_aggregate_sql(bucket_sql: str, extra_where: str = "") -> str:
@@ -79,11 +79,14 @@ WITH base AS MATERIALIZED (
         FROM base WHERE ttft_ms IS NOT NULL GROUP BY 1, 2) x
     GROUP BY gid
 ), pm AS (
-    SELECT gid, max(c) AS peak FROM (
-        SELECT gid, date_trunc('minute', executed_at), count(*) AS c FROM base GROUP BY 1, 2) y
+    -- Requests per minute (keyed by Unix minute) so the busiest minute of any set of
+    -- groups is exact: sum the maps, take the maximum.
+    SELECT gid, max(c) AS peak, jsonb_object_agg(m, c) AS minutes FROM (
+        SELECT gid, floor(extract(epoch FROM executed_at) / 60)::bigint::text AS m, count(*) AS c
+        FROM base GROUP BY 1, 2) y
     GROUP BY gid
 )
 SELECT g.bucket, {out_dims}, {", ".join(f"g.{c}" for c in SUM_COLUMNS)},
-       lat.sketch, coalesce(tt.sketch, '{{}}'::jsonb), pm.peak
+       lat.sketch, coalesce(tt.sketch, '{{}}'::jsonb), pm.peak, pm.minutes
 FROM g JOIN lat USING (gid) LEFT JOIN tt USING (gid) JOIN pm USING (gid)
 """

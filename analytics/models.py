@@ -68,6 +68,7 @@ class RollupColumns(AccountOwned):
 
 class HourlyRollup(RollupColumns):
     hour_start = models.DateTimeField(help_text="Start of the account's local hour, in UTC.")
+    minute_counts = models.JSONField(default=dict, help_text="Requests per Unix minute, for the exact peak RPM.")
 
     class Meta:
         indexes = [models.Index(fields=["account", "hour_start"], name="hourly_rollup_account_hour")]
@@ -78,6 +79,32 @@ class DailyRollup(RollupColumns):
 
     class Meta:
         indexes = [models.Index(fields=["account", "day"], name="daily_rollup_account_day")]
+
+
+class DailyUser(AccountOwned):
+    """Requests per user, local day and dimensions: exact distinct users over any range
+    and filters (active users, queries per user, new vs returning) without raw traces."""
+
+    day = models.DateField()
+    user_id = models.CharField(max_length=200)
+    model_id = models.BigIntegerField()
+    model_type = models.CharField(max_length=16)
+    provider = models.CharField(max_length=100)
+    deployment_id = models.BigIntegerField(null=True)
+    version_id = models.BigIntegerField(null=True)
+    connection_id = models.BigIntegerField(null=True)
+    source_type = models.CharField(max_length=16)
+    source = models.CharField(max_length=200)
+    module = models.CharField(max_length=200)
+    feature = models.CharField(max_length=200)
+    prompt = models.CharField(max_length=200)
+    prompt_version = models.CharField(max_length=100)
+    requests = models.BigIntegerField()
+    cost_usd = models.DecimalField(max_digits=30, decimal_places=12)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "day"], name="daily_user_account_day"),
+                   models.Index(fields=["account", "user_id", "day"], name="daily_user_first_seen")]
 
 
 class RollupState(AccountOwned):

@@ -33,14 +33,56 @@ def _instant(account, raw: str, name: str, end: bool):
     return value
 
 
-def selection_from_query(account, query) -> Selection:
+PRESETS = ("last_hour", "today", "yesterday", "last_24h", "this_week", "last_7d", "this_month", "last_month",
+           "last_30d", "last_90d", "this_year", "last_year", "all_time")
+
+
+def preset_range(account, preset: str, now: datetime) -> tuple[datetime, datetime]:
+    """D1's presets in the account's timezone: [start, end) as UTC instants."""
+    today = now.astimezone(account.tzinfo).date()
+    day = lambda d: day_start(account, d)  # noqa: E731
+    month_start = today.replace(day=1)
+    last_month_start = (month_start - timedelta(days=1)).replace(day=1)
+    ranges = {
+        "last_hour": (now - timedelta(hours=1), now),
+        "today": (day(today), now),
+        "yesterday": (day(today - timedelta(days=1)), day(today)),
+        "last_24h": (now - timedelta(hours=24), now),
+        "this_week": (day(today - timedelta(days=today.weekday())), now),
+        "last_7d": (now - timedelta(days=7), now),
+        "this_month": (day(month_start), now),
+        "last_month": (day(last_month_start), day(month_start)),
+        "last_30d": (now - timedelta(days=30), now),
+        "last_90d": (now - timedelta(days=90), now),
+        "this_year": (day(today.replace(month=1, day=1)), now),
+        "last_year": (day(today.replace(year=today.year - 1, month=1, day=1)), day(today.replace(month=1, day=1))),
+        "all_time": (now - MAX_RANGE, now),
+    }
+    return ranges[preset]
+
+
+def selection_from_query(account, query, default_range: timedelta = DEFAULT_RANGE) -> Selection:
     now = timezone.now()
+    preset = query.get("preset")
+    if preset and (query.get("start") or query.get("end")):
+        raise ValidationError({"preset": ["give either preset or start/end, not both"]})
+    if preset:
+        if preset not in PRESETS:
+            raise ValidationError({"preset": [f"must be one of {', '.join(PRESETS)}"]})
+        start, end = preset_range(account, preset, now)
+        if end <= start:  # e.g. "today" in the first instant of the day
+            end = start + timedelta(seconds=1)
+        return Selection(account=account, start=start, end=end, filters=_filters(query), preset=preset)
     end = _instant(account, query["end"], "end", True) if query.get("end") else now
-    start = _instant(account, query["start"], "start", False) if query.get("start") else end - DEFAULT_RANGE
+    start = _instant(account, query["start"], "start", False) if query.get("start") else end - default_range
     if end <= start:
         raise ValidationError({"end": ["must be after start"]})
     if end - start > MAX_RANGE:
         raise ValidationError({"start": ["ranges are limited to 3 years"]})
+    return Selection(account=account, start=start, end=end, filters=_filters(query))
+
+
+def _filters(query) -> dict:
     filters = {}
     for name in FILTERS:
         value = query.get(name)
@@ -50,4 +92,4 @@ def selection_from_query(account, query) -> Selection:
             if "\x00" in value or len(value) > 200:
                 raise ValidationError({name: ["must be at most 200 characters without NUL"]})
             filters[name] = value
-    return Selection(account=account, start=start, end=end, filters=filters)
+    return filters

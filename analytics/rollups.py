@@ -23,8 +23,11 @@ INSERT_COLUMNS = ("account_id", *DIMS, *SUM_COLUMNS, "latency_sketch", "ttft_ske
 def _replace(cursor, account, table, key_column, key_values, bucket_sql, start, end):
     cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND {key_column} = ANY(%s)",
                    [account.pk, list(key_values)])
-    cols = ", ".join(INSERT_COLUMNS)
-    select = ", ".join(["%(account)s", *[f"a.{c}" for c in OUTPUT[1:]]])
+    # Only hourly rows keep the per-minute map; days read the busiest minute from hours.
+    extra = ("minute_counts",) if table == "analytics_hourlyrollup" else ()
+    cols = ", ".join((*INSERT_COLUMNS, *extra))
+    select = ", ".join(["%(account)s", *[f"a.{c}" for c in OUTPUT[1:len(INSERT_COLUMNS)]],
+                        *[f"a.{c}" for c in extra]])
     cursor.execute(
         f"INSERT INTO {table} ({key_column}, {cols}) "
         f"SELECT a.bucket, {select} FROM ({raw_aggregate_sql(bucket_sql)}) "
@@ -52,6 +55,20 @@ def rollup_recompute(account, hours_utc) -> None:
         for day in sorted(days):
             _replace(cursor, account, "analytics_dailyrollup", "day", [day], day_bucket_sql(account),
                      day_start(account, day), day_start(account, day + timedelta(days=1)))
+            _replace_users(cursor, account, day)
+
+
+def _replace_users(cursor, account, day):
+    """Requests per user and dimensions on one local day (GROUP BY treats NULLs as one value)."""
+    dims = ", ".join(DIMS)
+    cursor.execute("DELETE FROM analytics_dailyuser WHERE account_id = %s AND day = %s", [account.pk, day])
+    cursor.execute(
+        f"INSERT INTO analytics_dailyuser (account_id, day, user_id, {dims}, requests, cost_usd) "
+        f"SELECT %(account)s, %(day)s, user_id, {dims}, count(*), coalesce(sum(cost_usd), 0) "
+        f"FROM traces_trace WHERE account_id = %(account)s AND executed_at >= %(start)s AND executed_at < %(end)s "
+        f"AND user_id <> '' GROUP BY user_id, {dims}",
+        {"account": account.pk, "day": day, "start": day_start(account, day),
+         "end": day_start(account, day + timedelta(days=1))})
 
 
 def _runs(hours):
@@ -94,6 +111,7 @@ def rollup_rebuild_account(account) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, account.pk])
         cursor.execute("DELETE FROM analytics_hourlyrollup WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailyrollup WHERE account_id = %s", [account.pk])
+        cursor.execute("DELETE FROM analytics_dailyuser WHERE account_id = %s", [account.pk])
         cursor.execute(
             "INSERT INTO traces_dirtybucket (account_id, hour_start, marked_at) "
             "SELECT DISTINCT %s, date_trunc('hour', executed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now() "

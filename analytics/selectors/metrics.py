@@ -33,6 +33,12 @@ class Selection:
     start: datetime
     end: datetime
     filters: dict = field(default_factory=dict)
+    preset: str | None = None
+
+    def previous(self) -> "Selection":
+        """The period of the same length just before, with the same filters."""
+        length = self.end - self.start
+        return Selection(self.account, self.start - length, self.start, dict(self.filters))
 
 
 def _where(sel: Selection, prefix: str) -> tuple[str, dict]:
@@ -75,78 +81,203 @@ def _plan(sel: Selection, daily_allowed: bool):
     return pieces
 
 
-def _key_sql(sel, source, by):
-    tz = sel.account.timezone
-    if by == "hour":
+PERIODS = ("hour", "day", "week", "weekhour")
+HOURLY_ONLY = ("hour", "weekhour")  # need hour resolution: no daily rows
+
+
+def _period_sql(sel, source, period):
+    tz = sel.account.timezone  # validated IANA name
+    local = {"raw": f"(t.executed_at AT TIME ZONE '{tz}')", "hourly": f"(hour_start AT TIME ZONE '{tz}')",
+             "daily": "day::timestamp", "users": "day::timestamp"}[source]
+    if period == "hour":
         return {"raw": hour_bucket_sql(sel.account), "hourly": "hour_start"}[source]
-    if by == "day":
-        return {"raw": day_bucket_sql(sel.account), "hourly": f"(hour_start AT TIME ZONE '{tz}')::date",
-                "daily": "day"}[source]
-    if by is None:
-        return "'all'::text"
-    column = COLUMN_OF.get(by, by)
-    return f"t.{column}" if source == "raw" else column
+    if period == "day":
+        return {"raw": day_bucket_sql(sel.account), "daily": "day", "users": "day"}.get(source, f"{local}::date")
+    if period == "week":
+        return f"date_trunc('week', {local})::date"
+    # weekhour: ISO weekday (1 = Monday) × 100 + local hour, for the hour × weekday pattern
+    return f"(extract(isodow FROM {local})::int * 100 + extract(hour FROM {local})::int)"
+
+
+def _key_exprs(sel, source, keys):
+    exprs = []
+    for key in keys:
+        if key in PERIODS:
+            exprs.append(_period_sql(sel, source, key))
+        else:
+            column = COLUMN_OF.get(key, key)
+            exprs.append(f"t.{column}" if source == "raw" else column)
+    return exprs
 
 
 SUMMABLE = [c for c in SUM_COLUMNS if c not in ("latency_min", "latency_max")]
 
 
-def _collect(sel: Selection, by=None) -> dict:
-    """{key: Agg} for the selection, keyed by period or dimension (None: one total)."""
+def _check_keys(keys):
+    periods = [k for k in keys if k in PERIODS]
+    assert len(periods) <= 1 and all(k in PERIODS or k in BREAKDOWN_DIMENSIONS for k in keys), keys
+    return periods[0] if periods else None
+
+
+def _collect(sel: Selection, keys=()) -> dict:
+    """{key tuple: Agg} for the selection grouped by keys (periods and/or dimensions)."""
+    period = _check_keys(keys)
     aggs = defaultdict(Agg)
     with connection.cursor() as cursor:
-        for source, start, end in _plan(sel, daily_allowed=by != "hour"):
-            key_sql = _key_sql(sel, source, by)
+        for source, start, end in _plan(sel, daily_allowed=period not in HOURLY_ONLY):
             if source == "raw":
                 where, params = _where(sel, "t.")
-                cursor.execute(raw_aggregate_sql(key_sql, where),
+                bucket = _period_sql(sel, "raw", period) if period else "'all'::text"
+                cursor.execute(raw_aggregate_sql(bucket, where),
                                {"account": sel.account.pk, "start": start, "end": end, **params})
                 for row in cursor.fetchall():
                     values = dict(zip(OUTPUT, row))
-                    agg = aggs[values["bucket"]]
+                    key = tuple(values["bucket"] if k in PERIODS else values[COLUMN_OF.get(k, k)] for k in keys)
+                    agg = aggs[key]
                     agg.add_sums(values)
                     # Django leaves jsonb undecoded on raw cursors.
                     agg.latency.update({k: int(v) for k, v in json.loads(values["latency_sketch"]).items()})
                     agg.ttft.update({k: int(v) for k, v in json.loads(values["ttft_sketch"]).items()})
                 continue
-            table, column = ("analytics_dailyrollup", "day") if source == "daily" else ("analytics_hourlyrollup",
-                                                                                        "hour_start")
-            lo = start.astimezone(sel.account.tzinfo).date() if source == "daily" else start
-            hi = end.astimezone(sel.account.tzinfo).date() if source == "daily" else end
-            where, params = _where(sel, "")
-            params.update(account=sel.account.pk, lo=lo, hi=hi)
-            scope = f"account_id = %(account)s AND {column} >= %(lo)s AND {column} < %(hi)s{where}"
+            table, scope, params = _rollup_scope(sel, source, start, end)
+            exprs = _key_exprs(sel, source, keys) or ["'all'::text"]
+            n = len(exprs)
+            group = ", ".join(str(i + 1) for i in range(n))
             sums = ", ".join(f"sum({c})" for c in SUMMABLE)
-            cursor.execute(f"SELECT {key_sql} AS key, {sums}, min(latency_min), max(latency_max), "
-                           f"max(peak_minute_requests) FROM {table} WHERE {scope} GROUP BY 1", params)
+            cursor.execute(f"SELECT {', '.join(exprs)}, {sums}, min(latency_min), max(latency_max), "
+                           f"max(peak_minute_requests) FROM {table} WHERE {scope} GROUP BY {group}", params)
             for row in cursor.fetchall():
-                values = dict(zip(SUMMABLE, row[1:]))
+                values = dict(zip(SUMMABLE, row[n:]))
                 values.update(latency_min=row[-3], latency_max=row[-2], peak_minute_requests=row[-1])
-                aggs[row[0]].add_sums(values)
+                aggs[tuple(row[:len(keys)])].add_sums(values)
             for name, target in (("latency_sketch", "latency"), ("ttft_sketch", "ttft")):
-                cursor.execute(f"SELECT {key_sql} AS key, e.k, sum(e.v::bigint) FROM {table} r, "
-                               f"jsonb_each_text(r.{name}) AS e(k, v) WHERE {scope} GROUP BY 1, 2", params)
-                for key, bucket, count in cursor.fetchall():
-                    getattr(aggs[key], target)[bucket] += int(count)
+                cursor.execute(f"SELECT {', '.join(exprs)}, e.k, sum(e.v::bigint) FROM {table} r, "
+                               f"jsonb_each_text(r.{name}) AS e(k, v) WHERE {scope} GROUP BY {group}, {n + 1}",
+                               params)
+                for row in cursor.fetchall():
+                    getattr(aggs[tuple(row[:len(keys)])], target)[row[n]] += int(row[n + 1])
     return aggs
 
 
-def _active_users(sel: Selection, by=None) -> dict:
-    """Exact distinct users per key, from raw traces (index on account, executed_at)."""
-    key_sql = {"hour": hour_bucket_sql(sel.account), "day": day_bucket_sql(sel.account),
-               None: "'all'::text"}.get(by) or f"t.{COLUMN_OF.get(by, by)}"
-    where, params = _where(sel, "t.")
+def _rollup_scope(sel, source, start, end):
+    table, column = {"daily": ("analytics_dailyrollup", "day"), "hourly": ("analytics_hourlyrollup", "hour_start"),
+                     "users": ("analytics_dailyuser", "day")}[source]
+    dated = source in ("daily", "users")
+    lo = start.astimezone(sel.account.tzinfo).date() if dated else start
+    hi = end.astimezone(sel.account.tzinfo).date() if dated else end
+    where, params = _where(sel, "")
+    params.update(account=sel.account.pk, lo=lo, hi=hi)
+    return table, f"account_id = %(account)s AND {column} >= %(lo)s AND {column} < %(hi)s{where}", params
+
+
+def _whole_days(sel):
+    """[d0, d1): the whole local days inside the selection, as UTC instants (d0 >= d1: none)."""
+    account = sel.account
+    d0 = day_start(account, local_day(account, sel.start))
+    if d0 < sel.start:
+        d0 = day_start(account, local_day(account, sel.start) + timedelta(days=1))
+    d1 = day_start(account, local_day(account, sel.end))
+    return d0, d1
+
+
+def _user_pieces_sql(sel, keys, extra_select=""):
+    """SQL of (key..., user_id[, extra]) rows over the selection: whole days from the
+    daily user table, the rest from raw traces. Parameters are returned alongside."""
+    period = _check_keys(keys)
+    d0, d1 = _whole_days(sel)
+    pieces, params = [], {"account": sel.account.pk}
+    spans = [(sel.start, sel.end)]
+    if period not in HOURLY_ONLY and d0 < d1:
+        spans = [(sel.start, d0), (d1, sel.end)]
+        table, scope, p = _rollup_scope(sel, "users", d0, d1)
+        params.update(p)
+        exprs = _key_exprs(sel, "users", keys)
+        pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}user_id{extra_select.format(t='')} "
+                      f"FROM {table} WHERE {scope}")
+    where, p = _where(sel, "t.")
+    params.update(p)
+    exprs = _key_exprs(sel, "raw", keys)
+    for i, (lo, hi) in enumerate(spans):
+        if lo >= hi:
+            continue
+        params.update({f"r{i}a": lo, f"r{i}b": hi})
+        pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}t.user_id{extra_select.format(t='t.')} "
+                      f"FROM traces_trace t WHERE t.account_id = %(account)s AND t.executed_at >= %(r{i}a)s "
+                      f"AND t.executed_at < %(r{i}b)s AND t.user_id <> ''{where}")
+    return " UNION ALL ".join(pieces) or "SELECT NULL WHERE false", params
+
+
+def _active_users(sel: Selection, keys=()) -> dict:
+    """Exact distinct users per key tuple."""
+    sql, params = _user_pieces_sql(sel, keys)
+    cols = ", ".join(f"k{i}" for i in range(len(keys)))
+    names = ", ".join([*(f"k{i}" for i in range(len(keys))), "user_id"])
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {key_sql}, count(DISTINCT t.user_id) FROM traces_trace t "
-                       f"WHERE t.account_id = %(account)s AND t.executed_at >= %(start)s AND t.executed_at < %(end)s "
-                       f"AND t.user_id <> ''{where} GROUP BY 1",
-                       {"account": sel.account.pk, "start": sel.start, "end": sel.end, **params})
-        return dict(cursor.fetchall())
+        cursor.execute(f"SELECT {cols + ', ' if cols else ''}count(DISTINCT user_id) FROM ({sql}) AS u({names})"
+                       f"{' GROUP BY ' + cols if cols else ''}", params)
+        return {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
 
 
-def metrics_summary(sel: Selection) -> dict:
-    agg = _collect(sel).get("all") or Agg()
-    return agg.metrics(active_users=_active_users(sel).get("all", 0))
+def _peaks(sel: Selection, keys=()) -> dict:
+    """Exact busiest-minute request count per key tuple: minute maps of hourly rows summed
+    across groups, plus raw minutes at the edges."""
+    period = _check_keys(keys)
+    h0, h1 = hour_ceil(sel.account, sel.start), hour_floor(sel.account, sel.end)
+    pieces, params = [], {"account": sel.account.pk}
+    raw_spans = [(sel.start, sel.end)]
+    if h0 < h1:
+        raw_spans = [(sel.start, h0), (h1, sel.end)]
+        table, scope, p = _rollup_scope(sel, "hourly", h0, h1)
+        params.update(p)
+        exprs = _key_exprs(sel, "hourly", keys)
+        pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}e.k::bigint, e.v::bigint FROM {table} r, "
+                      f"jsonb_each_text(r.minute_counts) AS e(k, v) WHERE {scope}")
+    where, p = _where(sel, "t.")
+    params.update(p)
+    exprs = _key_exprs(sel, "raw", keys)
+    for i, (lo, hi) in enumerate(raw_spans):
+        if lo >= hi:
+            continue
+        params.update({f"r{i}a": lo, f"r{i}b": hi})
+        pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}floor(extract(epoch FROM t.executed_at) / 60)"
+                      f"::bigint, 1::bigint FROM traces_trace t WHERE t.account_id = %(account)s "
+                      f"AND t.executed_at >= %(r{i}a)s AND t.executed_at < %(r{i}b)s{where}")
+    cols = [f"k{i}" for i in range(len(keys))]
+    group = ", ".join([*cols, "m"])
+    outer = ", ".join(cols)
+    sql = (f"SELECT {outer + ', ' if outer else ''}max(c) FROM (SELECT {group}, sum(n) AS c FROM "
+           f"({' UNION ALL '.join(pieces)}) AS p({', '.join([*cols, 'm', 'n'])}) GROUP BY {group}) AS per_minute"
+           f"{' GROUP BY ' + outer if outer else ''}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {tuple(row[:-1]): int(row[-1]) for row in cursor.fetchall()}
+
+
+def metrics_grouped(sel: Selection, keys=(), peak=False) -> dict:
+    """{key tuple: metrics} for the selection grouped by keys; groups without requests are absent."""
+    aggs = _collect(sel, keys)
+    users = _active_users(sel, keys)
+    peaks = _peaks(sel, keys) if peak else {}
+    out = {}
+    for key, agg in aggs.items():
+        metrics = agg.metrics(active_users=users.get(key, 0))
+        if peak:
+            metrics["peak_rpm"] = peaks.get(key, 0)
+        else:
+            metrics.pop("peak_rpm")
+        out[key] = metrics
+    return out
+
+
+def metrics_summary(sel: Selection, peak=False) -> dict:
+    found = metrics_grouped(sel, (), peak=peak).get(())
+    if found is None:
+        found = Agg().metrics(active_users=0)
+        if peak:
+            found["peak_rpm"] = 0
+        else:
+            found.pop("peak_rpm")
+    return found
 
 
 def series_granularity(sel: Selection) -> str:
@@ -154,23 +285,40 @@ def series_granularity(sel: Selection) -> str:
     return "hour" if sel.end - sel.start <= timedelta(days=1) else "day"
 
 
-def metrics_timeseries(sel: Selection, granularity: str | None = None) -> dict:
-    by = granularity or series_granularity(sel)
-    aggs = _collect(sel, by)
-    users = _active_users(sel, by)
-    points = []
-    for key in sorted(aggs):  # periods without requests are absent, not zero
-        at = key if by == "hour" else key.isoformat()
-        points.append({"period": at, **aggs[key].metrics(active_users=users.get(key, 0))})
-    return {"granularity": by, "points": points}
+def period_label(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def metrics_breakdown(sel: Selection, by: str) -> list[dict]:
-    aggs = _collect(sel, by)
-    users = _active_users(sel, by)
-    labels = _labels(sel, by, list(aggs))
-    rows = [{"key": labels.get(k, k), by: labels.get(k, k), **agg.metrics(active_users=users.get(k, 0))}
-            for k, agg in aggs.items()]
+def metrics_timeseries(sel: Selection, granularity: str | None = None, by: str | None = None,
+                       peak=False) -> dict:
+    """Points per period (sorted; periods without requests are absent, not zero), optionally
+    one series per value of a dimension."""
+    period = granularity or series_granularity(sel)
+    keys = (period, by) if by else (period,)
+    grouped = metrics_grouped(sel, keys, peak=peak)
+    if not by:
+        points = [{"period": period_label(k[0]), **grouped[k]} for k in sorted(grouped)]
+        return {"granularity": period, "points": points}
+    labels = _labels(sel, by, [k[1] for k in grouped])
+    series = defaultdict(list)
+    for key in sorted(grouped, key=lambda k: k[0]):
+        series[key[1]].append({"period": period_label(key[0]), **grouped[key]})
+    return {"granularity": period, "by": by,
+            "series": [{"key": labels.get(k, k), "points": pts} for k, pts in series.items()]}
+
+
+def metrics_breakdown(sel: Selection, by: str | tuple, peak=False) -> list[dict]:
+    keys = (by,) if isinstance(by, str) else tuple(by)
+    grouped = metrics_grouped(sel, keys, peak=peak)
+    labels = {k: _labels(sel, k, [key[i] for key in grouped]) for i, k in enumerate(keys)}
+    rows = []
+    for key, metrics in grouped.items():
+        named = {k: labels[k].get(v, v) for k, v in zip(keys, key)}
+        row = {"key": named[keys[0]] if len(keys) == 1 else named, **named, **metrics}
+        for k, v in zip(keys, key):
+            if k in BY_NAME:
+                row[f"{k}_id"] = v
+        rows.append(row)
     return sorted(rows, key=lambda r: -r["total_requests"])
 
 
