@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from accounts.scoping import AccountScopedAPIView
 from analytics.models import RollupState
-from analytics.params import selection_from_query
+from analytics.params import PRESETS, selection_from_query
 from analytics.selectors import FILTERS, metrics_breakdown, metrics_summary, metrics_timeseries
 from analytics.selectors.metrics import BREAKDOWN_DIMENSIONS
 
@@ -15,6 +15,7 @@ COMMON = [
     OpenApiParameter("end", str, description="RFC 3339 timestamp or local date, inclusive (default: now)"),
     *[OpenApiParameter(name, str) for name in FILTERS],
     OpenApiParameter("prompt_id", str, description="alias of prompt"),
+    OpenApiParameter("preset", str, enum=list(PRESETS), description="D1 preset in the account's timezone"),
 ]
 
 
@@ -22,7 +23,7 @@ class MetricsBase(AccountScopedAPIView):
     def envelope(self, sel, **body):
         state = RollupState.objects.for_account(self.account).first()
         return {
-            "period": {"start": sel.start.isoformat(), "end": sel.end.isoformat()},
+            "period": {"start": sel.start.isoformat(), "end": sel.end.isoformat(), "preset": sel.preset},
             "filters": sel.filters,
             "as_of": (state.as_of if state else timezone.now()).isoformat(),
             **body,

@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 
 from analytics.buckets import day_start
 from analytics.selectors import FILTERS, Selection
+from analytics.selectors.metrics import ID_FILTERS
 
 DEFAULT_RANGE = timedelta(days=7)
 MAX_RANGE = timedelta(days=3 * 366)
@@ -84,6 +85,12 @@ def selection_from_query(account, query, default_range: timedelta = DEFAULT_RANG
 
 def _filters(query) -> dict:
     filters = {}
+    for name in ID_FILTERS:
+        value = query.get(name)
+        if value:
+            if not value.isascii() or not value.isdigit() or len(value) > 18:
+                raise ValidationError({name: ["must be an integer id"]})
+            filters[name] = int(value)
     for name in FILTERS:
         value = query.get(name)
         if name == "prompt" and not value:

@@ -60,6 +60,10 @@ class Agg:
             "peak_rpm": self.peak,
             "avg_rating": s["ratings_sum"] / s["ratings_count"] if s["ratings_count"] else None,
             "ratings": s["ratings_count"], "thumbs_up": s["thumbs_up"], "thumbs_down": s["thumbs_down"],
+            "feedback_count": s["feedback_count"],
             "acceptance_rate": round(100.0 * s["accepted"] / s["feedback_count"], 4) if s["feedback_count"] else None,
+            "edit_rate": round(100.0 * s["edited"] / s["feedback_count"], 4) if s["feedback_count"] else None,
+            "regeneration_rate": (round(100.0 * s["regenerated"] / s["feedback_count"], 4) if s["feedback_count"]
+                                  else None),
             "task_success_rate": round(100.0 * s["task_success"] / s["task_total"], 4) if s["task_total"] else None,
         }

@@ -23,6 +23,8 @@ BY_NAME = {"model": (Model, "name", "model_id"), "deployment": (Deployment, "nam
            "version": (DeploymentVersion, "version", "version_id"), "connection": (Connection, "name", "connection_id")}
 BREAKDOWN_DIMENSIONS = ("model", "deployment", "version", "connection", "provider", "model_type", "source_type",
                         "source", "module", "feature", "prompt", "prompt_version")
+ID_FILTERS = {"model_id": "model_id", "deployment_id": "deployment_id", "version_id": "version_id",
+              "connection_id": "connection_id"}
 COLUMN_OF = {"model": "model_id", "deployment": "deployment_id", "version": "version_id",
              "connection": "connection_id"}
 
@@ -44,7 +46,10 @@ class Selection:
 def _where(sel: Selection, prefix: str) -> tuple[str, dict]:
     clauses, params = [], {}
     for name, value in sel.filters.items():
-        if name in BY_NAME:
+        if name in ID_FILTERS:
+            clauses.append(f"{prefix}{name} = ANY(%(f_{name})s)")
+            params[f"f_{name}"] = [int(v) for v in value] if isinstance(value, (list, tuple)) else [int(value)]
+        elif name in BY_NAME:
             model, attr, column = BY_NAME[name]
             ids = list(model.objects.for_account(sel.account).filter(**{attr: value}).values_list("id", flat=True))
             clauses.append(f"{prefix}{column} = ANY(%(f_{name})s)")
@@ -180,7 +185,7 @@ def _whole_days(sel):
     return d0, d1
 
 
-def _user_pieces_sql(sel, keys, extra_select=""):
+def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
     """SQL of (key..., user_id[, extra]) rows over the selection: whole days from the
     daily user table, the rest from raw traces. Parameters are returned alongside."""
     period = _check_keys(keys)
@@ -192,7 +197,7 @@ def _user_pieces_sql(sel, keys, extra_select=""):
         table, scope, p = _rollup_scope(sel, "users", d0, d1)
         params.update(p)
         exprs = _key_exprs(sel, "users", keys)
-        pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}user_id{extra_select.format(t='')} "
+        pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}user_id{extra_users} "
                       f"FROM {table} WHERE {scope}")
     where, p = _where(sel, "t.")
     params.update(p)
@@ -201,7 +206,7 @@ def _user_pieces_sql(sel, keys, extra_select=""):
         if lo >= hi:
             continue
         params.update({f"r{i}a": lo, f"r{i}b": hi})
-        pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}t.user_id{extra_select.format(t='t.')} "
+        pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}t.user_id{extra_raw} "
                       f"FROM traces_trace t WHERE t.account_id = %(account)s AND t.executed_at >= %(r{i}a)s "
                       f"AND t.executed_at < %(r{i}b)s AND t.user_id <> ''{where}")
     return " UNION ALL ".join(pieces) or "SELECT NULL WHERE false", params
@@ -250,7 +255,7 @@ def _peaks(sel: Selection, keys=()) -> dict:
            f"{' GROUP BY ' + outer if outer else ''}")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {tuple(row[:-1]): int(row[-1]) for row in cursor.fetchall()}
+        return {tuple(row[:-1]): int(row[-1]) for row in cursor.fetchall() if row[-1] is not None}
 
 
 def metrics_grouped(sel: Selection, keys=(), peak=False) -> dict:
@@ -328,3 +333,8 @@ def _labels(sel, by, keys):
     model, attr, _ = BY_NAME[by]
     found = dict(model.objects.for_account(sel.account).filter(pk__in=[k for k in keys if k]).values_list("id", attr))
     return {k: found.get(k, "") if k else "" for k in keys}
+
+
+def selection_where(sel: Selection, prefix: str = "t.") -> tuple[str, dict]:
+    """The selection's filters as SQL (' AND …') with parameters, for raw-trace readers."""
+    return _where(sel, prefix)

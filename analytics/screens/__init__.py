@@ -1,0 +1,1 @@
+"""What each analytics screen shows, built only from the metrics layer (analytics.selectors)."""
