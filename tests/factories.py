@@ -11,6 +11,7 @@ from decimal import Decimal
 from accounts.models import ApiKey, AuditEvent, Membership, Role
 from models_registry import models as reg
 from analytics import models as an
+from dashboards import models as dash
 from traces import models as tr
 from accounts.services import Actor, api_key_create, audit_record, membership_invite
 
@@ -96,6 +97,30 @@ def _redaction(account, marker):
     return tr.RedactionRule.objects.create(account=account, kind="regex", pattern=marker)
 
 
+def _export_job(account, marker):
+    return tr.ExportJob.objects.create(account=account, created_by=_job_owner(account, marker), format="csv",
+                                       filename=f"{marker}-model_traces_data.csv", params={"note": marker})
+
+
+def _job_owner(account, marker):
+    """Export jobs are their creator's. The role matrix (tests/accounts/test_role_matrix.py) acts as
+    `<role>-matrix@<slug>.test` on a world built with marker `<MARKER><ROLE>`: the job is that user's,
+    so the matrix checks the role gate and not the ownership gate (tests/traces/test_exports*.py do)."""
+    from accounts.models import Role as _Role
+    from accounts.services import user_get_or_create
+
+    for role in _Role.values:
+        if marker.endswith(role.upper()):
+            return user_get_or_create(f"{role}-matrix@{account.slug}.test")
+    return account.memberships.get(role=_Role.OWNER).user
+
+
+def _explorer_preference(account, marker):
+    user = account.memberships.get(role=Role.OWNER).user
+    return tr.ExplorerPreference.objects.update_or_create(account=account, user=user,
+                                                          defaults={"selection": {"model": f"{marker}-model"}})[0]
+
+
 def _rollup_values(account, marker):
     from analytics.aggregate_sql import SUM_COLUMNS
     values = {c: 0 for c in SUM_COLUMNS}
@@ -113,8 +138,27 @@ def _daily(account, marker):
     return an.DailyRollup.objects.create(day=T0.date(), **_rollup_values(account, marker))
 
 
+def _daily_user(account, marker):
+    return an.DailyUser.objects.create(
+        account=account, day=T0.date(), user_id=f"{marker}-user", model_id=_model(account, marker).pk,
+        model_type="external", provider="", source_type="other", source=marker, module="", feature=marker,
+        prompt="", prompt_version="", requests=1, cost_usd=Decimal("0.01"))
+
+
 def _rollup_state(account, marker):
     return an.RollupState.objects.get_or_create(account=account, defaults={"as_of": T0, "timezone": "UTC"})[0]
+
+
+def _dashboard(account, marker):
+    return dash.Dashboard.objects.get_or_create(account=account, name=f"{marker} board",
+                                                defaults={"description": marker})[0]
+
+
+def _widget(account, marker):
+    return dash.Widget.objects.get_or_create(
+        account=account, dashboard=_dashboard(account, marker), title=f"{marker} widget",
+        defaults={"kind": "line", "metrics": ["total_requests"], "group_by": "time",
+                  "filters": {"feature": marker}})[0]
 
 
 FACTORIES = {
@@ -134,9 +178,16 @@ FACTORIES = {
     tr.Feedback: _feedback,
     tr.DirtyBucket: _dirty,
     tr.RedactionRule: _redaction,
+    tr.ExportJob: _export_job,
+    tr.ExplorerPreference: _explorer_preference,
     an.HourlyRollup: _hourly,
     an.DailyRollup: _daily,
     an.RollupState: _rollup_state,
+    an.DailyUser: _daily_user,
+    dash.Dashboard: _dashboard,
+    dash.Widget: _widget,
 }
 
-URL_KWARGS = {}
+URL_KWARGS = {
+    "request_id": lambda world: world[tr.Trace].request_id,
+}
