@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from accounts.models import AccountOwned
@@ -69,7 +70,9 @@ class Trace(AccountOwned):
         constraints = [models.UniqueConstraint(fields=["account", "request_id"], name="trace_account_request_uniq")]
         indexes = [
             models.Index("account", models.F("executed_at").desc(), models.F("id").desc(), name="trace_account_time"),
-            models.Index("account", "model", models.F("executed_at").desc(), name="trace_account_model_time"),
+            # With id, so the explorer's keyset pages for one model walk the index in order.
+            models.Index("account", "model", models.F("executed_at").desc(), models.F("id").desc(),
+                         name="trace_account_model_time_id"),
         ]
 
     def __str__(self):
@@ -129,3 +132,74 @@ class RedactionRule(AccountOwned):
 
     def __str__(self):
         return f"{self.kind} {self.pattern}".strip()
+
+
+class ExportJob(AccountOwned):
+    """A background export of an explorer selection (X5), run by `traces.tasks.export_run_task`.
+
+    Visible to its creator (user or API key) and to the account's admins and owners. The
+    selection is resolved when the job is created (a preset such as "last 30 days" is fixed
+    to instants), so the file holds what the user was looking at when they clicked Export.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSONL = "jsonl", "JSONL"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey("accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    format = models.CharField(max_length=8, choices=Format.choices, default=Format.CSV)
+    params = models.JSONField(default=dict, help_text="The resolved selection: range, filters, search, column filters.")
+    filename = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.BigIntegerField(null=True, blank=True)
+    rows_written = models.BigIntegerField(default=0)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    file = models.CharField(max_length=500, blank=True, help_text="Path in the default storage; empty until done.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched with every progress write: a running job that stops moving lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    expired = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-created_at"], name="export_account_created"),
+            models.Index(fields=["status", "expires_at"], name="export_status_expires"),
+        ]
+
+    def __str__(self):
+        return f"export {self.pk} {self.filename} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class ExplorerPreference(AccountOwned):
+    """What the trace explorer remembers per user and account (002): the last model
+    selection and the hidden columns."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    selection = models.JSONField(default=dict, blank=True)
+    hidden_columns = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "user"], name="explorer_pref_account_user_uniq")]
+
+    def __str__(self):
+        return f"explorer preferences of {self.user_id}"

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from traces import api
+from traces.explorer import api as explorer_api
 
 router = SimpleRouter(trailing_slash=False)
 router.register("redaction-rules", api.RedactionRuleViewSet, basename="redaction-rule")
@@ -14,5 +15,8 @@ urlpatterns = [
     path("events/deployments", api.DeploymentEventsView.as_view(), name="events-deployments"),
     path("events/fine-tuning-jobs", api.FineTuneJobEventsView.as_view(), name="events-fine-tuning-jobs"),
     path("events/credit-charges", api.CreditChargeEventsView.as_view(), name="events-credit-charges"),
+    path("traces", explorer_api.TraceListView.as_view(), name="traces-list"),
+    path("traces/<path:request_id>", explorer_api.TraceDetailView.as_view(), name="traces-detail"),
+    path("explorer/summary", explorer_api.ExplorerSummaryView.as_view(), name="explorer-summary"),
     *router.urls,
 ]
