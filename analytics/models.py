@@ -11,19 +11,8 @@ DIMENSIONS = ("model_id", "model_type", "provider", "deployment_id", "version_id
               "source", "module", "feature", "prompt", "prompt_version")
 
 
-class RollupColumns(AccountOwned):
-    model_id = models.BigIntegerField()
-    model_type = models.CharField(max_length=16)
-    provider = models.CharField(max_length=100)
-    deployment_id = models.BigIntegerField(null=True)
-    version_id = models.BigIntegerField(null=True)
-    connection_id = models.BigIntegerField(null=True)
-    source_type = models.CharField(max_length=16)
-    source = models.CharField(max_length=200)
-    module = models.CharField(max_length=200)
-    feature = models.CharField(max_length=200)
-    prompt = models.CharField(max_length=200)
-    prompt_version = models.CharField(max_length=100)
+class MetricColumns(AccountOwned):
+    """The measures of a rollup row: exact counts and sums, mergeable sketches."""
 
     requests = models.BigIntegerField()
     successes = models.BigIntegerField()
@@ -66,6 +55,24 @@ class RollupColumns(AccountOwned):
         abstract = True
 
 
+class RollupColumns(MetricColumns):
+    model_id = models.BigIntegerField()
+    model_type = models.CharField(max_length=16)
+    provider = models.CharField(max_length=100)
+    deployment_id = models.BigIntegerField(null=True)
+    version_id = models.BigIntegerField(null=True)
+    connection_id = models.BigIntegerField(null=True)
+    source_type = models.CharField(max_length=16)
+    source = models.CharField(max_length=200)
+    module = models.CharField(max_length=200)
+    feature = models.CharField(max_length=200)
+    prompt = models.CharField(max_length=200)
+    prompt_version = models.CharField(max_length=100)
+
+    class Meta:
+        abstract = True
+
+
 class HourlyRollup(RollupColumns):
     hour_start = models.DateTimeField(help_text="Start of the account's local hour, in UTC.")
     minute_counts = models.JSONField(default=dict, help_text="Requests per Unix minute, for the exact peak RPM.")
@@ -79,6 +86,25 @@ class DailyRollup(RollupColumns):
 
     class Meta:
         indexes = [models.Index(fields=["account", "day"], name="daily_rollup_account_day")]
+
+
+class HourlyTotal(MetricColumns):
+    """All of an account's rollup rows of one local hour merged: what unfiltered screens read."""
+
+    hour_start = models.DateTimeField()
+    minute_counts = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "hour_start"], name="hourly_total_uniq")]
+
+
+class DailyTotal(MetricColumns):
+    """All of an account's rollup rows of one local day merged."""
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="daily_total_uniq")]
 
 
 class DailyUser(AccountOwned):

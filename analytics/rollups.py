@@ -52,10 +52,67 @@ def rollup_recompute(account, hours_utc) -> None:
         for run_start, run_end, keys in _runs(sorted(local_hours)):
             _replace(cursor, account, "analytics_hourlyrollup", "hour_start", keys, hour_bucket_sql(account),
                      run_start, run_end)
+        _replace_totals(cursor, account, "hourly", sorted(local_hours))
         for day in sorted(days):
             _replace(cursor, account, "analytics_dailyrollup", "day", [day], day_bucket_sql(account),
                      day_start(account, day), day_start(account, day + timedelta(days=1)))
             _replace_users(cursor, account, day)
+        _replace_totals(cursor, account, "daily", sorted(days))
+
+
+MEASURES = [c for c in SUM_COLUMNS if c not in ("latency_min", "latency_max")]
+
+
+def _merge_map_sql(src, key_column, column):
+    """{key: merged map} of a jsonb count map over the source rows (sketches, minute maps)."""
+    return (f"SELECT key, jsonb_object_agg(k, n) AS merged FROM ("
+            f"  SELECT r.{key_column} AS key, e.k, sum(e.v::bigint) AS n FROM {src} r, jsonb_each_text(r.{column}) "
+            f"  AS e(k, v) WHERE r.account_id = %(account)s AND r.{key_column} = ANY(%(keys)s) GROUP BY 1, 2) x "
+            f"GROUP BY key")
+
+
+def _replace_totals(cursor, account, level, keys):
+    """Merge every rollup row of the given hours (or days) into one total row each. Hours
+    merge from hourly rows; days merge from the hourly totals of the day (an hour never
+    straddles two local days), which keeps their busiest minute exact."""
+    if not keys:
+        return
+    tz = account.timezone
+    if level == "hourly":
+        src, dst, key_column, key_expr = ("analytics_hourlyrollup", "analytics_hourlytotal", "hour_start",
+                                          "hour_start")
+        src_key, maps = "hour_start", ("latency_sketch", "ttft_sketch", "minute_counts")
+    else:
+        src, dst, key_column = "analytics_hourlytotal", "analytics_dailytotal", "day"
+        key_expr = src_key = f"(hour_start AT TIME ZONE '{tz}')::date"
+        maps = ("latency_sketch", "ttft_sketch")
+    params = {"account": account.pk, "keys": list(keys)}
+    cursor.execute(f"DELETE FROM {dst} WHERE account_id = %(account)s AND {key_column} = ANY(%(keys)s)", params)
+    extra_cols = ", minute_counts" if level == "hourly" else ""
+    extra_vals = ", '{}'::jsonb" if level == "hourly" else ""
+    # Hours of the given days, for the daily level's source rows.
+    scope = (f"account_id = %(account)s AND hour_start = ANY(%(keys)s)" if level == "hourly" else
+             f"account_id = %(account)s AND {src_key} = ANY(%(keys)s)")
+    cursor.execute(
+        f"INSERT INTO {dst} (account_id, {key_column}, {', '.join(MEASURES)}, latency_min, latency_max, "
+        f"peak_minute_requests, latency_sketch, ttft_sketch{extra_cols}) "
+        f"SELECT %(account)s, {key_expr}, {', '.join(f'sum({c})' for c in MEASURES)}, min(latency_min), "
+        f"max(latency_max), max(peak_minute_requests), '{{}}'::jsonb, '{{}}'::jsonb{extra_vals} "
+        f"FROM {src} WHERE {scope} GROUP BY {key_expr}", params)
+    for column in maps:
+        if level == "hourly":
+            merged = _merge_map_sql(src, "hour_start", column)
+        else:
+            merged = (f"SELECT key, jsonb_object_agg(k, n) AS merged FROM ("
+                      f"  SELECT {src_key} AS key, e.k, sum(e.v::bigint) AS n FROM {src} r, "
+                      f"  jsonb_each_text(r.{column}) AS e(k, v) WHERE {scope} GROUP BY 1, 2) x GROUP BY key")
+        cursor.execute(f"UPDATE {dst} d SET {column} = m.merged FROM ({merged}) m "
+                       f"WHERE d.account_id = %(account)s AND d.{key_column} = m.key", params)
+    if level == "hourly":  # the busiest minute across every group of the hour
+        cursor.execute(f"UPDATE {dst} d SET peak_minute_requests = p.peak FROM ("
+                       f"  SELECT hour_start, max(e.v::bigint) AS peak FROM {dst}, jsonb_each_text(minute_counts) "
+                       f"  AS e(k, v) WHERE account_id = %(account)s AND hour_start = ANY(%(keys)s) GROUP BY 1) p "
+                       f"WHERE d.account_id = %(account)s AND d.hour_start = p.hour_start", params)
 
 
 def _replace_users(cursor, account, day):
@@ -112,6 +169,8 @@ def rollup_rebuild_account(account) -> None:
         cursor.execute("DELETE FROM analytics_hourlyrollup WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailyrollup WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailyuser WHERE account_id = %s", [account.pk])
+        cursor.execute("DELETE FROM analytics_hourlytotal WHERE account_id = %s", [account.pk])
+        cursor.execute("DELETE FROM analytics_dailytotal WHERE account_id = %s", [account.pk])
         cursor.execute(
             "INSERT INTO traces_dirtybucket (account_id, hour_start, marked_at) "
             "SELECT DISTINCT %s, date_trunc('hour', executed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now() "

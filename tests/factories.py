@@ -13,6 +13,7 @@ from models_registry import models as reg
 from analytics import models as an
 from dashboards import models as dash
 from traces import models as tr
+from alerts import models as al
 from accounts.services import Actor, api_key_create, audit_record, membership_invite
 
 
@@ -138,6 +139,22 @@ def _daily(account, marker):
     return an.DailyRollup.objects.create(day=T0.date(), **_rollup_values(account, marker))
 
 
+def _total_values(account, marker):
+    values = _rollup_values(account, marker)
+    for dim in ("model_id", "model_type", "provider", "source_type", "source", "module", "feature", "prompt",
+                "prompt_version"):
+        values.pop(dim)
+    return values
+
+
+def _hourly_total(account, marker):
+    return an.HourlyTotal.objects.create(hour_start=T0, minute_counts={"29500000": 1}, **_total_values(account, marker))
+
+
+def _daily_total(account, marker):
+    return an.DailyTotal.objects.create(day=T0.date(), **_total_values(account, marker))
+
+
 def _daily_user(account, marker):
     return an.DailyUser.objects.create(
         account=account, day=T0.date(), user_id=f"{marker}-user", model_id=_model(account, marker).pk,
@@ -184,9 +201,83 @@ FACTORIES = {
     an.DailyRollup: _daily,
     an.RollupState: _rollup_state,
     an.DailyUser: _daily_user,
+    an.HourlyTotal: _hourly_total,
+    an.DailyTotal: _daily_total,
     dash.Dashboard: _dashboard,
     dash.Widget: _widget,
 }
+
+
+# -- alerts -------------------------------------------------------------------------------
+
+def _channel(account, marker):
+    return al.Channel.objects.get_or_create(account=account, name=f"{marker}-hook",
+                                            defaults={"kind": "webhook", "url": f"http://127.0.0.1:9/{marker}",
+                                                      "secret": "s3cret"})[0]
+
+
+def _custom_metric(account, marker):
+    return al.CustomMetric.objects.get_or_create(account=account, name=f"{marker.lower()}_csat",
+                                                 defaults={"label": marker,
+                                                           "formula": "thumbs_up / (thumbs_up + thumbs_down) * 100"})[0]
+
+
+def _alert_rule(account, marker):
+    rule, created = al.AlertRule.objects.get_or_create(
+        account=account, name=f"{marker} errors",
+        defaults={"metric": "error_rate", "threshold": 5.0, "prompt": marker, "description": marker,
+                  "next_check_at": datetime(2100, 1, 1, tzinfo=timezone.utc)})
+    if created:
+        rule.channels.add(_channel(account, marker))
+    return rule
+
+
+def _alert_event(account, marker):
+    rule = _alert_rule(account, marker)
+    return al.AlertEvent.objects.get_or_create(
+        account=account, rule=rule, status="firing",
+        defaults={"rule_name": rule.name, "metric": "error_rate", "severity": "warning", "operator": "gt",
+                  "threshold": 5.0, "value": 9.0, "started_at": T0, "fired_at": T0, "note": marker,
+                  "scope": {"prompt": marker}})[0]
+
+
+def _delivery(account, marker):
+    return al.Delivery.objects.get_or_create(account=account, event=_alert_event(account, marker),
+                                             channel=_channel(account, marker), transition="fired",
+                                             defaults={"status": "failed", "last_error": marker})[0]
+
+
+def _notification(account, marker):
+    owner = account.memberships.filter(role=Role.OWNER).first().user
+    return al.Notification.objects.create(account=account, user=owner, event=_alert_event(account, marker),
+                                          title=f"{marker} notification", body=marker)
+
+
+def _sla(account, marker):
+    return al.Sla.objects.get_or_create(account=account, name=f"{marker} availability",
+                                        defaults={"objective": "availability", "target": 99.9, "prompt": marker})[0]
+
+
+def _report_schedule(account, marker):
+    return al.ReportSchedule.objects.get_or_create(account=account, name=f"{marker} weekly",
+                                                   defaults={"frequency": "weekly",
+                                                             "recipients": [f"{marker.lower()}@example.test"]})[0]
+
+
+def _report_run(account, marker):
+    return al.ReportRun.objects.get_or_create(account=account, schedule=_report_schedule(account, marker),
+                                              period_start=T0.date(), kind="manual",
+                                              defaults={"period_end": T0.date(), "status": "sent",
+                                                        "subject": marker,
+                                                        "recipients": [f"{marker.lower()}@example.test"]})[0]
+
+
+ALERT_FACTORIES = {
+    al.Channel: _channel, al.CustomMetric: _custom_metric, al.AlertRule: _alert_rule, al.AlertEvent: _alert_event,
+    al.Delivery: _delivery, al.Notification: _notification, al.Sla: _sla, al.ReportSchedule: _report_schedule,
+    al.ReportRun: _report_run,
+}
+FACTORIES.update(ALERT_FACTORIES)
 
 URL_KWARGS = {
     "request_id": lambda world: world[tr.Trace].request_id,

@@ -144,7 +144,7 @@ def _collect(sel: Selection, keys=()) -> dict:
                     agg.latency.update({k: int(v) for k, v in json.loads(values["latency_sketch"]).items()})
                     agg.ttft.update({k: int(v) for k, v in json.loads(values["ttft_sketch"]).items()})
                 continue
-            table, scope, params = _rollup_scope(sel, source, start, end)
+            table, scope, params = _rollup_scope(sel, source, start, end, keys)
             exprs = _key_exprs(sel, source, keys) or ["'all'::text"]
             n = len(exprs)
             group = ", ".join(str(i + 1) for i in range(n))
@@ -164,9 +164,16 @@ def _collect(sel: Selection, keys=()) -> dict:
     return aggs
 
 
-def _rollup_scope(sel, source, start, end):
+def _totals_suffice(sel, keys) -> bool:
+    """No filter and no dimension: the per-account totals hold the answer in far fewer rows."""
+    return not sel.filters and all(k in PERIODS for k in keys)
+
+
+def _rollup_scope(sel, source, start, end, keys=()):
     table, column = {"daily": ("analytics_dailyrollup", "day"), "hourly": ("analytics_hourlyrollup", "hour_start"),
                      "users": ("analytics_dailyuser", "day")}[source]
+    if source != "users" and _totals_suffice(sel, keys):
+        table = {"daily": "analytics_dailytotal", "hourly": "analytics_hourlytotal"}[source]
     dated = source in ("daily", "users")
     lo = start.astimezone(sel.account.tzinfo).date() if dated else start
     hi = end.astimezone(sel.account.tzinfo).date() if dated else end
@@ -232,7 +239,7 @@ def _peaks(sel: Selection, keys=()) -> dict:
     raw_spans = [(sel.start, sel.end)]
     if h0 < h1:
         raw_spans = [(sel.start, h0), (h1, sel.end)]
-        table, scope, p = _rollup_scope(sel, "hourly", h0, h1)
+        table, scope, p = _rollup_scope(sel, "hourly", h0, h1, keys)
         params.update(p)
         exprs = _key_exprs(sel, "hourly", keys)
         pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}e.k::bigint, e.v::bigint FROM {table} r, "
