@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "traces",
     "analytics",
     "alerts",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

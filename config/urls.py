@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("traces.urls")),
     path("", include("analytics.urls")),
     path("", include("alerts.urls")),
+    path("", include("dashboards.urls")),
 ]
 
 urlpatterns = [
