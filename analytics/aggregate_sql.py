@@ -43,23 +43,33 @@ SUMS = {
     "feedback_count": "count(fid)",
 }
 SUM_COLUMNS = tuple(SUMS)
-OUTPUT = ("bucket", *DIMS, *SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests", "minute_counts")
 
 
-def raw_aggregate_sql(bucket_sql: str, extra_where: str = "") -> str:
-    """Rows of OUTPUT per (bucket, dimensions) over the account's traces in [start, end).
+def output_columns(dims=DIMS) -> tuple:
+    return ("bucket", *dims, *SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests", "minute_counts")
+
+
+OUTPUT = output_columns()
+
+
+def raw_aggregate_sql(bucket_sql: str, extra_where: str = "", dims=DIMS) -> str:
+    """Rows of output_columns(dims) per (bucket, dimensions) over the account's traces in
+    [start, end); with dims=() one row per bucket (the account's totals).
 
     Parameters: %(account)s, %(start)s, %(end)s, plus whatever extra_where uses. Each
     group gets an integer id first, so the sketch and peak-minute subqueries join back
     on one column (a hash join) rather than on thirteen.
     """
-    base_dims = ", ".join(f"coalesce(t.{d}, 0) AS {d}" if d in NULLABLE else f"t.{d}" for d in DIMS)
+    lead = lambda parts: "".join(f", {p}" for p in parts)  # noqa: E731 - dims may be empty
+    order_dims = lead(f"coalesce(t.{d}, 0)" if d in NULLABLE else f"t.{d}" for d in dims)
+    base_dims = lead(f"coalesce(t.{d}, 0) AS {d}" if d in NULLABLE else f"t.{d}" for d in dims)
+    group_dims = lead(f"min({d}) AS {d}" for d in dims)
     sums = ", ".join(f"{expr} AS {name}" for name, expr in SUMS.items())
-    out_dims = ", ".join(f"nullif(g.{d}, 0)" if d in NULLABLE else f"g.{d}" for d in DIMS)
+    out_dims = lead(f"nullif(g.{d}, 0)" if d in NULLABLE else f"g.{d}" for d in dims)
     return f"""
 WITH base AS MATERIALIZED (
-    SELECT dense_rank() OVER (ORDER BY {bucket_sql}, {", ".join(f"coalesce(t.{d}, 0)" if d in NULLABLE else f"t.{d}" for d in DIMS)}) AS gid,
-           {bucket_sql} AS bucket, {base_dims}, t.status, t.error_type, t.http_status, t.response_time_ms,
+    SELECT dense_rank() OVER (ORDER BY {bucket_sql}{order_dims}) AS gid,
+           {bucket_sql} AS bucket{base_dims}, t.status, t.error_type, t.http_status, t.response_time_ms,
            t.ttft_ms, t.queue_time_ms, t.network_time_ms, t.input_tokens, t.output_tokens, t.cost_usd, t.credits,
            t.cache_hit, t.executed_at, f.id AS fid, f.rating, f.thumbs, f.accepted, f.edited, f.regenerated,
            f.task_success
@@ -67,7 +77,7 @@ WITH base AS MATERIALIZED (
     LEFT JOIN traces_feedback f ON f.account_id = t.account_id AND f.request_id = t.request_id
     WHERE t.account_id = %(account)s AND t.executed_at >= %(start)s AND t.executed_at < %(end)s {extra_where}
 ), g AS (
-    SELECT gid, min(bucket) AS bucket, {", ".join(f"min({d}) AS {d}" for d in DIMS)}, {sums}
+    SELECT gid, min(bucket) AS bucket{group_dims}, {sums}
     FROM base GROUP BY gid
 ), lat AS (
     SELECT gid, jsonb_object_agg(k, c) AS sketch FROM (
@@ -86,7 +96,7 @@ WITH base AS MATERIALIZED (
         FROM base GROUP BY 1, 2) y
     GROUP BY gid
 )
-SELECT g.bucket, {out_dims}, {", ".join(f"g.{c}" for c in SUM_COLUMNS)},
+SELECT g.bucket{out_dims}, {", ".join(f"g.{c}" for c in SUM_COLUMNS)},
        lat.sketch, coalesce(tt.sketch, '{{}}'::jsonb), pm.peak, pm.minutes
 FROM g JOIN lat USING (gid) LEFT JOIN tt USING (gid) JOIN pm USING (gid)
 """

@@ -12,26 +12,29 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from analytics.aggregate_sql import DIMS, OUTPUT, SUM_COLUMNS, raw_aggregate_sql
+from analytics.aggregate_sql import DIMS, SUM_COLUMNS, output_columns, raw_aggregate_sql
 from analytics.buckets import HOUR, day_bucket_sql, day_start, hour_bucket_sql, hour_floor, local_day
 from analytics.models import RollupState
 
 LOCK_NAMESPACE = 7302
-INSERT_COLUMNS = ("account_id", *DIMS, *SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests")
+MEASURE_COLUMNS = (*SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests")
 
 
-def _replace(cursor, account, table, key_column, key_values, bucket_sql, start, end):
+def _replace(cursor, account, table, key_column, key_values, bucket_sql, start, end, dims=DIMS):
+    """Replace the rows of the given buckets with a fresh aggregation of raw traces;
+    dims=() writes the account's totals (one row per bucket)."""
     cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND {key_column} = ANY(%s)",
                    [account.pk, list(key_values)])
     # Only hourly rows keep the per-minute map; days read the busiest minute from hours.
-    extra = ("minute_counts",) if table == "analytics_hourlyrollup" else ()
-    cols = ", ".join((*INSERT_COLUMNS, *extra))
-    select = ", ".join(["%(account)s", *[f"a.{c}" for c in OUTPUT[1:len(INSERT_COLUMNS)]],
-                        *[f"a.{c}" for c in extra]])
+    extra = ("minute_counts",) if key_column == "hour_start" else ()
+    columns = (*dims, *MEASURE_COLUMNS, *extra)
+    output = output_columns(dims)
+    cols = ", ".join(("account_id", *columns))
+    select = ", ".join(["%(account)s", *[f"a.{c}" for c in columns]])
     cursor.execute(
         f"INSERT INTO {table} ({key_column}, {cols}) "
-        f"SELECT a.bucket, {select} FROM ({raw_aggregate_sql(bucket_sql)}) "
-        f"AS a({', '.join(OUTPUT)}) WHERE a.bucket = ANY(%(keys)s)",
+        f"SELECT a.bucket, {select} FROM ({raw_aggregate_sql(bucket_sql, dims=dims)}) "
+        f"AS a({', '.join(output)}) WHERE a.bucket = ANY(%(keys)s)",
         {"account": account.pk, "start": start, "end": end, "keys": list(key_values)},
     )
 
@@ -52,67 +55,14 @@ def rollup_recompute(account, hours_utc) -> None:
         for run_start, run_end, keys in _runs(sorted(local_hours)):
             _replace(cursor, account, "analytics_hourlyrollup", "hour_start", keys, hour_bucket_sql(account),
                      run_start, run_end)
-        _replace_totals(cursor, account, "hourly", sorted(local_hours))
+            _replace(cursor, account, "analytics_hourlytotal", "hour_start", keys, hour_bucket_sql(account),
+                     run_start, run_end, dims=())
         for day in sorted(days):
             _replace(cursor, account, "analytics_dailyrollup", "day", [day], day_bucket_sql(account),
                      day_start(account, day), day_start(account, day + timedelta(days=1)))
+            _replace(cursor, account, "analytics_dailytotal", "day", [day], day_bucket_sql(account),
+                     day_start(account, day), day_start(account, day + timedelta(days=1)), dims=())
             _replace_users(cursor, account, day)
-        _replace_totals(cursor, account, "daily", sorted(days))
-
-
-MEASURES = [c for c in SUM_COLUMNS if c not in ("latency_min", "latency_max")]
-
-
-def _merge_map_sql(src, key_column, column):
-    """{key: merged map} of a jsonb count map over the source rows (sketches, minute maps)."""
-    return (f"SELECT key, jsonb_object_agg(k, n) AS merged FROM ("
-            f"  SELECT r.{key_column} AS key, e.k, sum(e.v::bigint) AS n FROM {src} r, jsonb_each_text(r.{column}) "
-            f"  AS e(k, v) WHERE r.account_id = %(account)s AND r.{key_column} = ANY(%(keys)s) GROUP BY 1, 2) x "
-            f"GROUP BY key")
-
-
-def _replace_totals(cursor, account, level, keys):
-    """Merge every rollup row of the given hours (or days) into one total row each. Hours
-    merge from hourly rows; days merge from the hourly totals of the day (an hour never
-    straddles two local days), which keeps their busiest minute exact."""
-    if not keys:
-        return
-    tz = account.timezone
-    if level == "hourly":
-        src, dst, key_column, key_expr = ("analytics_hourlyrollup", "analytics_hourlytotal", "hour_start",
-                                          "hour_start")
-        src_key, maps = "hour_start", ("latency_sketch", "ttft_sketch", "minute_counts")
-    else:
-        src, dst, key_column = "analytics_hourlytotal", "analytics_dailytotal", "day"
-        key_expr = src_key = f"(hour_start AT TIME ZONE '{tz}')::date"
-        maps = ("latency_sketch", "ttft_sketch")
-    params = {"account": account.pk, "keys": list(keys)}
-    cursor.execute(f"DELETE FROM {dst} WHERE account_id = %(account)s AND {key_column} = ANY(%(keys)s)", params)
-    extra_cols = ", minute_counts" if level == "hourly" else ""
-    extra_vals = ", '{}'::jsonb" if level == "hourly" else ""
-    # Hours of the given days, for the daily level's source rows.
-    scope = (f"account_id = %(account)s AND hour_start = ANY(%(keys)s)" if level == "hourly" else
-             f"account_id = %(account)s AND {src_key} = ANY(%(keys)s)")
-    cursor.execute(
-        f"INSERT INTO {dst} (account_id, {key_column}, {', '.join(MEASURES)}, latency_min, latency_max, "
-        f"peak_minute_requests, latency_sketch, ttft_sketch{extra_cols}) "
-        f"SELECT %(account)s, {key_expr}, {', '.join(f'sum({c})' for c in MEASURES)}, min(latency_min), "
-        f"max(latency_max), max(peak_minute_requests), '{{}}'::jsonb, '{{}}'::jsonb{extra_vals} "
-        f"FROM {src} WHERE {scope} GROUP BY {key_expr}", params)
-    for column in maps:
-        if level == "hourly":
-            merged = _merge_map_sql(src, "hour_start", column)
-        else:
-            merged = (f"SELECT key, jsonb_object_agg(k, n) AS merged FROM ("
-                      f"  SELECT {src_key} AS key, e.k, sum(e.v::bigint) AS n FROM {src} r, "
-                      f"  jsonb_each_text(r.{column}) AS e(k, v) WHERE {scope} GROUP BY 1, 2) x GROUP BY key")
-        cursor.execute(f"UPDATE {dst} d SET {column} = m.merged FROM ({merged}) m "
-                       f"WHERE d.account_id = %(account)s AND d.{key_column} = m.key", params)
-    if level == "hourly":  # the busiest minute across every group of the hour
-        cursor.execute(f"UPDATE {dst} d SET peak_minute_requests = p.peak FROM ("
-                       f"  SELECT hour_start, max(e.v::bigint) AS peak FROM {dst}, jsonb_each_text(minute_counts) "
-                       f"  AS e(k, v) WHERE account_id = %(account)s AND hour_start = ANY(%(keys)s) GROUP BY 1) p "
-                       f"WHERE d.account_id = %(account)s AND d.hour_start = p.hour_start", params)
 
 
 def _replace_users(cursor, account, day):

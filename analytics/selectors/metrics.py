@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
-from analytics.aggregate_sql import OUTPUT, SUM_COLUMNS, raw_aggregate_sql
-from analytics.buckets import HOUR, day_bucket_sql, day_start, hour_bucket_sql, hour_ceil, hour_floor, local_day
+from analytics.aggregate_sql import DIMS, SUM_COLUMNS, output_columns, raw_aggregate_sql
+from analytics.buckets import day_bucket_sql, day_start, hour_bucket_sql, hour_ceil, hour_floor, local_day
 from analytics.selectors.aggregate import Agg
 from models_registry.models import Connection, Deployment, DeploymentVersion, Model
 
@@ -128,25 +128,31 @@ def _collect(sel: Selection, keys=()) -> dict:
     """{key tuple: Agg} for the selection grouped by keys (periods and/or dimensions)."""
     period = _check_keys(keys)
     aggs = defaultdict(Agg)
+    totals = _totals_suffice(sel, keys)
     with connection.cursor() as cursor:
         for source, start, end in _plan(sel, daily_allowed=period not in HOURLY_ONLY):
             if source == "raw":
                 where, params = _where(sel, "t.")
                 bucket = _period_sql(sel, "raw", period) if period else "'all'::text"
-                cursor.execute(raw_aggregate_sql(bucket, where),
+                dims = () if totals else DIMS
+                cursor.execute(raw_aggregate_sql(bucket, where, dims=dims),
                                {"account": sel.account.pk, "start": start, "end": end, **params})
                 for row in cursor.fetchall():
-                    values = dict(zip(OUTPUT, row))
+                    values = dict(zip(output_columns(dims), row))
                     key = tuple(values["bucket"] if k in PERIODS else values[COLUMN_OF.get(k, k)] for k in keys)
-                    agg = aggs[key]
-                    agg.add_sums(values)
-                    # Django leaves jsonb undecoded on raw cursors.
-                    agg.latency.update({k: int(v) for k, v in json.loads(values["latency_sketch"]).items()})
-                    agg.ttft.update({k: int(v) for k, v in json.loads(values["ttft_sketch"]).items()})
+                    _add_row(aggs[key], values, decode=True)
                 continue
             table, scope, params = _rollup_scope(sel, source, start, end, keys)
             exprs = _key_exprs(sel, source, keys) or ["'all'::text"]
             n = len(exprs)
+            if totals:
+                # At most one row per hour or day: merge the sketches here, in one round trip.
+                columns = (*SUMMABLE, "latency_min", "latency_max", "peak_minute_requests", "latency_sketch",
+                           "ttft_sketch")
+                cursor.execute(f"SELECT {', '.join(exprs)}, {', '.join(columns)} FROM {table} WHERE {scope}", params)
+                for row in cursor.fetchall():
+                    _add_row(aggs[tuple(row[:len(keys)])], dict(zip(columns, row[n:])), decode=True)
+                continue
             group = ", ".join(str(i + 1) for i in range(n))
             sums = ", ".join(f"sum({c})" for c in SUMMABLE)
             cursor.execute(f"SELECT {', '.join(exprs)}, {sums}, min(latency_min), max(latency_max), "
@@ -162,6 +168,15 @@ def _collect(sel: Selection, keys=()) -> dict:
                 for row in cursor.fetchall():
                     getattr(aggs[tuple(row[:len(keys)])], target)[row[n]] += int(row[n + 1])
     return aggs
+
+
+def _add_row(agg, values, decode=False):
+    agg.add_sums(values)
+    for name, target in (("latency_sketch", agg.latency), ("ttft_sketch", agg.ttft)):
+        sketch = values[name]
+        # Django leaves jsonb undecoded on raw cursors.
+        sketch = json.loads(sketch) if isinstance(sketch, str) else sketch
+        target.update({k: int(v) for k, v in sketch.items()})
 
 
 def _totals_suffice(sel, keys) -> bool:
@@ -233,7 +248,7 @@ def _active_users(sel: Selection, keys=()) -> dict:
 def _peaks(sel: Selection, keys=()) -> dict:
     """Exact busiest-minute request count per key tuple: minute maps of hourly rows summed
     across groups, plus raw minutes at the edges."""
-    period = _check_keys(keys)
+    _check_keys(keys)
     h0, h1 = hour_ceil(sel.account, sel.start), hour_floor(sel.account, sel.end)
     pieces, params = [], {"account": sel.account.pk}
     raw_spans = [(sel.start, sel.end)]
