@@ -136,11 +136,19 @@ CELERY_BEAT_SCHEDULE = {
                            "options": {"expires": ROLLUP_INTERVAL_SECONDS * 0.9}},
     "delete-expired-traces": {"task": "traces.tasks.traces_retention_task", "schedule": 3600.0,
                               "options": {"expires": 3000}},
+    "clean-up-exports": {"task": "traces.tasks.exports_cleanup_task", "schedule": 3600.0,
+                         "options": {"expires": 3000}},
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="ModelPulse <modelpulse@localhost>")
+
+# Trace exports (X5): rows per COPY chunk (progress and cancellation are checked between
+# chunks), how long finished files are kept, and how many a user or key may run at once.
+EXPORT_CHUNK_ROWS = env.int("EXPORT_CHUNK_ROWS", default=20000)
+EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=168)
+EXPORT_MAX_ACTIVE_PER_CREATOR = env.int("EXPORT_MAX_ACTIVE_PER_CREATOR", default=3)
 
 # Ingestion (I6): requests per minute per API key; 0 turns the limit off.
 INGEST_RATE_LIMIT_PER_MINUTE = env.int("INGEST_RATE_LIMIT_PER_MINUTE", default=1200)
@@ -171,6 +179,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Export jobs and fine-tuning jobs share one status set.
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "traces.models.ExportJob.Status"},
 }
 
 LOGGING = {

@@ -3,9 +3,11 @@ from rest_framework.routers import SimpleRouter
 
 from traces import api
 from traces.explorer import api as explorer_api
+from traces.exports import api as exports_api
 
 router = SimpleRouter(trailing_slash=False)
 router.register("redaction-rules", api.RedactionRuleViewSet, basename="redaction-rule")
+router.register("exports", exports_api.ExportJobViewSet, basename="export")
 
 urlpatterns = [
     path("traces/ingest", api.TraceIngestView.as_view(), name="traces-ingest"),

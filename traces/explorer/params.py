@@ -129,9 +129,10 @@ def explorer_query(account, source, *, strict: bool = False, prefix: str = "", n
             raise ValidationError({f"{prefix}preset": [f"must be one of {', '.join(PRESETS)}"]})
         if has_range:
             raise ValidationError({f"{prefix}preset": ["give either preset or start/end, not both"]})
+    scalars = params.scalar_dict()
     try:
         # The metrics endpoints' parser: dates are local days, filters are checked the same way.
-        sel = selection_from_query(account, params.scalar_dict())
+        sel = selection_from_query(account, scalars)
     except ValidationError as exc:
         if prefix and isinstance(exc.detail, dict):
             raise ValidationError({f"{prefix}{k}": v for k, v in exc.detail.items()})
