@@ -130,19 +130,39 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 ROLLUP_INTERVAL_SECONDS = env.float("ROLLUP_INTERVAL_SECONDS", default=60.0)
+ALERT_EVALUATION_INTERVAL_SECONDS = env.float("ALERT_EVALUATION_INTERVAL_SECONDS", default=60.0)
+REPORTS_INTERVAL_SECONDS = env.float("REPORTS_INTERVAL_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     # Every periodic task expires, so a backlog after downtime never replays stale runs.
     "rollup-dirty-hours": {"task": "analytics.tasks.rollup_dirty_task", "schedule": ROLLUP_INTERVAL_SECONDS,
                            "options": {"expires": ROLLUP_INTERVAL_SECONDS * 0.9}},
     "delete-expired-traces": {"task": "traces.tasks.traces_retention_task", "schedule": 3600.0,
                               "options": {"expires": 3000}},
+    "alerts-evaluate": {"task": "alerts.tasks.alerts_evaluate_task", "schedule": ALERT_EVALUATION_INTERVAL_SECONDS,
+                        "options": {"expires": ALERT_EVALUATION_INTERVAL_SECONDS * 0.9}},
+    "reports-send-due": {"task": "alerts.tasks.reports_send_due_task", "schedule": REPORTS_INTERVAL_SECONDS,
+                         "options": {"expires": REPORTS_INTERVAL_SECONDS * 0.9}},
     "clean-up-exports": {"task": "traces.tasks.exports_cleanup_task", "schedule": 3600.0,
                          "options": {"expires": 3000}},
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25")
 vars().update(EMAIL_CONFIG)
+# EMAIL_HOST / EMAIL_PORT (and EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS) override EMAIL_URL.
+if env("EMAIL_HOST", default=""):
+    EMAIL_HOST = env("EMAIL_HOST")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="ModelPulse <modelpulse@localhost>")
+
+# Alerts and reports (L2, L3, L7). Links in notifications and reports point at MODELPULSE_BASE_URL.
+MODELPULSE_BASE_URL = env("MODELPULSE_BASE_URL", default="http://127.0.0.1:8000")
+ALERT_DELIVERY_MAX_ATTEMPTS = env.int("ALERT_DELIVERY_MAX_ATTEMPTS", default=5)
+ALERT_DELIVERY_BACKOFF_SECONDS = env.float("ALERT_DELIVERY_BACKOFF_SECONDS", default=30.0)
+ALERT_HTTP_TIMEOUT_SECONDS = env.float("ALERT_HTTP_TIMEOUT_SECONDS", default=10.0)
+PAGERDUTY_EVENTS_URL = env("PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue")
 
 # Trace exports (X5): rows per COPY chunk (progress and cancellation are checked between
 # chunks), how long finished files are kept, and how many a user or key may run at once.

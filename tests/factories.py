@@ -248,9 +248,15 @@ def _delivery(account, marker):
 
 
 def _notification(account, marker):
+    return al.Notification.objects.get_or_create(account=account, delivery=_delivery(account, marker),
+                                                 defaults={"event": _alert_event(account, marker),
+                                                           "title": f"{marker} notification", "body": marker})[0]
+
+
+def _notification_read(account, marker):
     owner = account.memberships.filter(role=Role.OWNER).first().user
-    return al.Notification.objects.create(account=account, user=owner, event=_alert_event(account, marker),
-                                          title=f"{marker} notification", body=marker)
+    return al.NotificationRead.objects.get_or_create(account=account, notification=_notification(account, marker),
+                                                     user=owner)[0]
 
 
 def _sla(account, marker):
@@ -274,8 +280,8 @@ def _report_run(account, marker):
 
 ALERT_FACTORIES = {
     al.Channel: _channel, al.CustomMetric: _custom_metric, al.AlertRule: _alert_rule, al.AlertEvent: _alert_event,
-    al.Delivery: _delivery, al.Notification: _notification, al.Sla: _sla, al.ReportSchedule: _report_schedule,
-    al.ReportRun: _report_run,
+    al.Delivery: _delivery, al.Notification: _notification, al.NotificationRead: _notification_read, al.Sla: _sla,
+    al.ReportSchedule: _report_schedule, al.ReportRun: _report_run,
 }
 FACTORIES.update(ALERT_FACTORIES)
 

@@ -1,0 +1,1 @@
+"""Alerts services: rules and channels, evaluation, notification, delivery, SLAs, reports."""

@@ -1,0 +1,211 @@
+"""Sending a delivery (L3): e-mail over SMTP, signed generic webhook, Slack incoming webhook,
+PagerDuty Events API v2. Each attempt is recorded; failures are retried with exponential
+backoff up to ALERT_DELIVERY_MAX_ATTEMPTS, then the delivery is marked failed (and shown
+in the console's channel page).
+"""
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+import requests
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from alerts.models import ChannelKind, Delivery, DeliveryStatus, Transition
+from alerts.services.notify import deliver_in_app, message, webhook_payload
+
+USER_AGENT = "ModelPulse-Alerts/1.0"
+PD_SEVERITY = {"critical": "critical", "warning": "warning", "info": "info"}
+PD_ACTION = {Transition.FIRED: "trigger", Transition.REMINDER: "trigger", Transition.ACKNOWLEDGED: "acknowledge",
+             Transition.RESOLVED: "resolve", Transition.TEST: "trigger"}
+SLACK_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:", "info": ":large_blue_circle:"}
+
+
+class SendError(Exception):
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+def signature(secret: str, body: bytes) -> str:
+    """`X-Signature`: hex HMAC-SHA256 of the exact request body with the channel's secret."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _post(url: str, body: bytes, headers: dict) -> int:
+    try:
+        response = requests.post(url, data=body, headers={"Content-Type": "application/json",
+                                                          "User-Agent": USER_AGENT, **headers},
+                                 timeout=settings.ALERT_HTTP_TIMEOUT_SECONDS, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise SendError(f"{type(exc).__name__}: {str(exc)[:300]}") from None
+    if not 200 <= response.status_code < 300:
+        raise SendError(f"HTTP {response.status_code}: {response.text[:300]}", response.status_code)
+    return response.status_code
+
+
+def _json(data) -> bytes:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
+def send_webhook(delivery: Delivery) -> int:
+    channel = delivery.channel
+    body = _json(webhook_payload(delivery.event, delivery.transition))
+    return _post(channel.url, body, {"X-Signature": signature(channel.secret, body),
+                                     "X-ModelPulse-Delivery": str(delivery.pk)})
+
+
+def slack_body(delivery: Delivery) -> dict:
+    event = delivery.event
+    text = message(event, delivery.transition)
+    link = webhook_payload(event, delivery.transition)["url"]
+    headline = f"{SLACK_EMOJI.get(event.severity, '')} *{text['title']}*".strip()
+    return {
+        "text": f"{text['title']} — {text['text']}",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"{headline}\n{text['text']}"}},
+            {"type": "context", "elements": [{"type": "mrkdwn",
+                                              "text": f"ModelPulse · {event.account.name} · <{link}|Open the event>"}]},
+        ],
+    }
+
+
+def send_slack(delivery: Delivery) -> int:
+    return _post(delivery.channel.url, _json(slack_body(delivery)), {})
+
+
+def pagerduty_body(delivery: Delivery) -> dict:
+    event = delivery.event
+    action = PD_ACTION[delivery.transition]
+    body = {"routing_key": delivery.channel.routing_key, "event_action": action,
+            "dedup_key": f"modelpulse-{event.account.slug}-{event.pk}"}
+    if action == "trigger":
+        payload = webhook_payload(event, delivery.transition)
+        body["payload"] = {
+            "summary": message(event, delivery.transition)["title"][:1024],
+            "source": f"modelpulse/{event.account.slug}",
+            "severity": PD_SEVERITY.get(event.severity, "warning"),
+            "timestamp": payload["timestamp"],
+            "component": event.metric,
+            "class": payload["alert_type"],
+            "custom_details": payload,
+        }
+        body["client"] = "ModelPulse"
+        body["client_url"] = payload["url"]
+    return body
+
+
+def send_pagerduty(delivery: Delivery) -> int:
+    url = delivery.channel.url or settings.PAGERDUTY_EVENTS_URL
+    return _post(url, _json(pagerduty_body(delivery)), {})
+
+
+def send_email(delivery: Delivery) -> int:
+    event = delivery.event
+    text = message(event, delivery.transition)
+    context = {"event": event, "msg": text, "link": webhook_payload(event, delivery.transition)["url"],
+               "transition": delivery.transition}
+    mail = EmailMultiAlternatives(subject=text["title"], body=render_to_string("console/alerts_email.txt", context),
+                                  to=list(delivery.channel.recipients),
+                                  connection=get_connection(timeout=settings.ALERT_HTTP_TIMEOUT_SECONDS))
+    mail.attach_alternative(render_to_string("console/alerts_email.html", context), "text/html")
+    try:
+        mail.send()
+    except Exception as exc:  # smtplib, socket and DNS errors alike: recorded, retried
+        raise SendError(f"{type(exc).__name__}: {str(exc)[:300]}") from None
+    return 250
+
+
+SENDERS = {ChannelKind.WEBHOOK: send_webhook, ChannelKind.SLACK: send_slack, ChannelKind.PAGERDUTY: send_pagerduty,
+           ChannelKind.EMAIL: send_email}
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next attempt after `attempts` failures: base × 2^(n-1), at most an hour."""
+    return min(settings.ALERT_DELIVERY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), 3600.0)
+
+
+@dataclass
+class AttemptResult:
+    status: str
+    retry_in: float | None = None
+
+
+def delivery_attempt(delivery_id: int) -> AttemptResult:
+    """One attempt, under the delivery's row lock so a duplicated task never sends twice at once."""
+    with transaction.atomic():
+        delivery = (Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("channel", "event", "event__account", "event__rule", "account")
+                    .filter(pk=delivery_id).first())
+        if delivery is None:
+            return AttemptResult("busy")
+        if delivery.status != DeliveryStatus.PENDING:
+            return AttemptResult(delivery.status)
+        if delivery.channel.kind == ChannelKind.IN_APP:
+            deliver_in_app(delivery)
+            return AttemptResult(DeliveryStatus.DELIVERED)
+        delivery.attempts += 1
+        now = timezone.now()
+        try:
+            if not delivery.channel.enabled:
+                raise SendError("the channel is disabled")
+            delivery.response_status = SENDERS[delivery.channel.kind](delivery)
+        except SendError as exc:
+            delivery.last_error = str(exc)
+            delivery.response_status = exc.status
+            if delivery.attempts >= settings.ALERT_DELIVERY_MAX_ATTEMPTS or not delivery.channel.enabled:
+                delivery.status = DeliveryStatus.FAILED
+                delivery.next_attempt_at = None
+                result = AttemptResult(DeliveryStatus.FAILED)
+            else:
+                wait = backoff(delivery.attempts)
+                delivery.next_attempt_at = now + timedelta(seconds=wait)
+                result = AttemptResult(DeliveryStatus.PENDING, retry_in=wait)
+        else:
+            delivery.status = DeliveryStatus.DELIVERED
+            delivery.delivered_at = now
+            delivery.next_attempt_at = None
+            delivery.last_error = ""
+            result = AttemptResult(DeliveryStatus.DELIVERED)
+        delivery.save(update_fields=["attempts", "status", "last_error", "response_status", "next_attempt_at",
+                                     "delivered_at", "updated_at"])
+        return result
+
+
+def deliveries_requeue_stale(now=None, grace=timedelta(minutes=5)) -> int:
+    """Pending deliveries whose retry is long overdue (a worker died holding it): queue them again."""
+    from alerts.tasks import delivery_send_task
+
+    now = now or timezone.now()
+    stale = list(Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lt=now - grace)
+                 .values_list("pk", flat=True)[:500])
+    never = list(Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__isnull=True,
+                                         attempts=0, created_at__lt=now - grace).values_list("pk", flat=True)[:500])
+    for pk in stale + never:
+        delivery_send_task.delay(pk)
+    return len(stale) + len(never)
+
+
+@transaction.atomic
+def delivery_retry(account, actor, delivery: Delivery) -> Delivery:
+    """Send a failed delivery again, with a fresh set of attempts."""
+    from accounts.errors import ApplicationError
+    from accounts.services import audit_record
+    from alerts.services.notify import enqueue
+
+    delivery = Delivery.objects.for_account(account).select_for_update().get(pk=delivery.pk)
+    if delivery.status != DeliveryStatus.FAILED:
+        raise ApplicationError("Only failed deliveries can be retried.", {"status": [f"is {delivery.status}"]},
+                               status=409)
+    delivery.status = DeliveryStatus.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = None
+    delivery.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
+    audit_record(account, actor, "alert_delivery.retried", delivery, channel=delivery.channel.name)
+    enqueue(delivery)
+    return delivery
