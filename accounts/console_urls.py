@@ -14,6 +14,7 @@ account_pages = [
     path("settings/api-keys/<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="account-api-key-revoke"),
     path("settings/audit/", views.AuditLogView.as_view(), name="account-audit"),
     path("registry/", include("models_registry.console_urls")),
+    path("alerts/", include("alerts.console_urls")),
 ]
 
 urlpatterns = [

@@ -1,6 +1,7 @@
 """Real servers for the alerts tests: an SMTP server (aiosmtpd) and an HTTP server on 127.0.0.1,
 plus helpers that ingest traces through the ingestion service and roll them up."""
 import json
+import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -45,6 +46,12 @@ def traffic(prefix, start, minutes, per_minute, *, fail_every=0, latency=200.0, 
     return items
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 # -- SMTP ------------------------------------------------------------------------------------
 
 class _Inbox:
@@ -61,11 +68,11 @@ class _Inbox:
 def smtp_server(settings):
     """A real SMTP server on 127.0.0.1; Django's SMTP backend points at it."""
     inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.server.sockets[0].getsockname()[1]
+    settings.EMAIL_PORT = controller.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     inbox.port = settings.EMAIL_PORT
@@ -108,7 +115,8 @@ def http_receiver():
             with receiver.lock:
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
                                           "json": json.loads(body) if body else None, "at": time.monotonic()})
-                code = receiver.statuses.pop(0) if receiver.statuses else receiver.default_status
+                code = receiver.path_status.get(self.path) or (
+                    receiver.statuses.pop(0) if receiver.statuses else receiver.default_status)
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -118,6 +126,7 @@ def http_receiver():
             pass
 
     receiver.default_status = 200
+    receiver.path_status = {}
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -127,3 +136,30 @@ def http_receiver():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def send_pending(account=None):
+    """Run every pending delivery to its end now (the worker would wait out the backoff between tries)."""
+    from alerts.models import Delivery, DeliveryStatus
+    from alerts.services.delivery import delivery_attempt
+
+    sent = 0
+    for _ in range(100):
+        pending = Delivery.objects.filter(status=DeliveryStatus.PENDING)
+        if account is not None:
+            pending = pending.filter(account=account)
+        ids = list(pending.order_by("pk").values_list("pk", flat=True))
+        if not ids:
+            return sent
+        for pk in ids:
+            delivery_attempt(pk)
+            sent += 1
+    raise AssertionError("deliveries never settled")
+
+
+def signed(request, secret):
+    import hashlib
+    import hmac
+
+    expected = hmac.new(secret.encode(), request["body"], hashlib.sha256).hexdigest()
+    return hmac.compare_digest(request["headers"].get("X-Signature", ""), expected)
