@@ -8,6 +8,7 @@ clear its own notifications.
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import NoReverseMatch, reverse
 from django.views.generic import TemplateView
 
 from accounts.console import AccountConsoleMixin
@@ -41,8 +42,14 @@ class AlertsPage(AccountConsoleMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         open_events = am.AlertEvent.objects.for_account(self.account).filter(status__in=am.OPEN_STATUSES).count()
+        tabs = []
+        for key, label, url_name in TABS:
+            try:
+                tabs.append((key, label, reverse(url_name, kwargs={"account_slug": self.account.slug})))
+            except NoReverseMatch:
+                continue
         context.update(nav_active="alerts", tab=self.tab, title=self.title, description=self.description,
-                       alert_tabs=TABS, open_events=open_events, severity_tones=SEVERITY_TONES)
+                       alert_tabs=tabs, open_events=open_events, severity_tones=SEVERITY_TONES)
         return context
 
     def actor(self):

@@ -34,7 +34,7 @@ ANOMALY_DETECTORS = {
                           min_requests=20, severity=Severity.WARNING,
                           description="p95 latency over 15 minutes above 2× the baseline."),
     "error_rate_high": dict(name="Anomaly: error rate", metric="error_rate", operator=Operator.GT, threshold=5.0,
-                            baseline=Baseline.NONE, window_minutes=5, duration_minutes=5, min_requests=20,
+                            baseline=Baseline.NONE, window_minutes=5, duration_minutes=5, min_requests=10,
                             severity=Severity.CRITICAL, description="Error rate above 5% for 5 minutes."),
     "cost_anomaly": dict(name="Anomaly: cost", metric="total_cost_usd", operator=Operator.GT, threshold=1.5,
                          baseline=Baseline.WEEKLY, window_minutes=60, duration_minutes=0, min_requests=20,
