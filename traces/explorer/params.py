@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 from analytics.buckets import day_start
 from analytics.params import selection_from_query
 from analytics.selectors import FILTERS, Selection
+from analytics.selectors.metrics import ID_FILTERS
 from traces.explorer.filters import Condition, parse_conditions
 
 DEFAULT_RANGE = timedelta(days=30)
@@ -26,7 +27,7 @@ PRESETS = {
 }
 EXPLORER_PRESETS = ("all_time", "today", "yesterday", "this_week", "this_month", "last_month", "last_30d",
                     "last_90d", "this_year", "last_year")
-SELECTION_KEYS = ("preset", "start", "end", *FILTERS, "prompt_id", "status", "search", "filter", "sort")
+SELECTION_KEYS = ("preset", "start", "end", *FILTERS, *ID_FILTERS, "prompt_id", "status", "search", "filter", "sort")
 
 
 @dataclass
@@ -106,6 +107,8 @@ class Params:
         value = self.source.get(name)
         if value is None or self.is_query:
             return value
+        if name in ID_FILTERS and isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
         if not isinstance(value, str):
             raise ValidationError({f"{self.prefix}{name}": ["must be a string"]})
         return value

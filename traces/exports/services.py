@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.errors import ApplicationError
 from accounts.services import audit_record
+from models_registry.models import Model
 from traces.explorer.params import ExplorerQuery, explorer_query
 from traces.explorer.query import JOINS, explorer_where
 from traces.exports.sql import COPY_OPTIONS, header, select_list
@@ -66,9 +67,13 @@ def export_create(account, actor, data) -> ExportJob:
     if active >= limit:
         raise ApplicationError(f"You already have {active} exports in progress; wait for one to finish or cancel "
                                "one.", {"exports": [f"at most {limit} at a time"]}, status=429)
+    model_name = query.sel.filters.get("model")
+    if not model_name and query.sel.filters.get("model_id"):
+        model_name = Model.objects.for_account(account).filter(pk=query.sel.filters["model_id"]).values_list(
+            "name", flat=True).first()
     with transaction.atomic():
         job = ExportJob.objects.create(account=account, format=fmt, params=query.to_params(),
-                                       filename=export_filename(query.sel.filters.get("model"), fmt), **owner)
+                                       filename=export_filename(model_name, fmt), **owner)
         audit_record(account, actor, "export.created", job, format=fmt, filename=job.filename,
                      filters=job.params["filters"])
         transaction.on_commit(lambda: _enqueue(job.pk))
