@@ -152,8 +152,44 @@ class UsagePage(AnalyticsPage):
     page_script = "dash-usage.js"
     filter_names = ("model", "feature")
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["usage_kpis"] = [
+            ("active_users", "Active users", "Distinct users with at least one request."),
+            ("queries_per_user", "Queries per user", "Requests per active user: how deeply the features are used."),
+            ("total_requests", "Query volume", ""),
+            ("tokens_per_query", "Tokens per query", "Input plus output tokens per request."),
+            ("cost_per_query_usd", "Cost per query", ""),
+            ("cost_per_user_usd", "Cost per user", "The range's spend per active user."),
+        ]
+        context["performance_kpis"] = [
+            ("ttft", "Time to first token", "How long streaming answers took to start (average; p50 and p95 below)."),
+            ("latency", "Latency p95", ""),
+            ("throughput", "Throughput", "Requests per second over the range; the busiest minute below."),
+            ("error_rate", "Error rate", ""),
+            ("timeout_rate", "Timeout rate", "Requests that failed by exceeding their time limit."),
+            ("cache_hit_rate", "Cache hit rate", "Requests answered from a cache."),
+        ]
+        return context
+
 
 # ---------- custom dashboards (D8) ----------
+
+def filter_values(account) -> dict:
+    """Known values of each filter, offered while typing a widget's filters."""
+    from models_registry.models import Connection, Deployment, DeploymentVersion, ModelType
+
+    values = {name: dimension_values(account, name, limit=100)
+              for name in ("provider", "source_type", "source", "module", "feature", "prompt", "prompt_version")}
+    values.update(
+        model=list(Model.objects.for_account(account).order_by("name").values_list("name", flat=True)),
+        deployment=sorted(set(Deployment.objects.for_account(account).values_list("name", flat=True))),
+        version=sorted(set(DeploymentVersion.objects.for_account(account).values_list("version", flat=True))),
+        connection=list(Connection.objects.for_account(account).order_by("name").values_list("name", flat=True)),
+        model_type=list(ModelType.values),
+    )
+    return values
+
 
 def widget_catalogue() -> dict:
     return {
@@ -176,6 +212,8 @@ class DashboardsPage(AnalyticsPage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["dashboards"] = list(Dashboard.objects.for_account(self.account).prefetch_related("widgets"))
+        for d in context["dashboards"]:
+            d.preset_label = catalog.PRESET_LABELS.get(d.preset, d.preset)
         return context
 
 
@@ -233,6 +271,9 @@ class DashboardEditPage(WritersOnly, DashboardObjectPage):
     page_script = "dash-edit.js"
     title = "Edit dashboard"
 
+    def page_context(self):
+        return {**super().page_context(), "filter_values": filter_values(self.account)}
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["title"] = f"Edit {self.dashboard.name}"
@@ -248,4 +289,4 @@ class DashboardNewPage(WritersOnly, AnalyticsPage):
     description = "Choose each widget's chart, metrics, grouping, filters and range; order them."
 
     def page_context(self):
-        return {"dashboard_id": None, "catalogue": widget_catalogue()}
+        return {"dashboard_id": None, "catalogue": widget_catalogue(), "filter_values": filter_values(self.account)}

@@ -59,7 +59,7 @@ def latency(sel) -> dict:
     """Per-request points for up to 7 days (min and max kept per time slice beyond MAX_POINTS),
     the daily average latency beyond."""
     if sel.end - sel.start > timedelta(days=7):
-        series = metrics_timeseries(sel, "day")
+        series = metrics_timeseries(sel, "day", sketches=False, users=False)
         return {"kind": "daily_average", "points": [
             {"period": p["period"], "avg_latency_ms": p["avg_latency_ms"], "requests": p["total_requests"]}
             for p in series["points"]]}
@@ -84,8 +84,8 @@ def latency(sel) -> dict:
 
 
 def requests(sel, hosted: bool) -> dict:
-    series = metrics_timeseries(sel)
-    summary = metrics_summary(sel)
+    series = metrics_timeseries(sel, sketches=False, users=False)
+    summary = metrics_summary(sel, sketches=False, users=False)
     body = {
         "granularity": series["granularity"],
         "points": [{"period": p["period"], "successful": p["successful_requests"], "failed": p["failed_requests"]}
@@ -143,8 +143,8 @@ def scaling(sel) -> dict:
 
 
 def tokens(sel) -> dict:
-    series = metrics_timeseries(sel)
-    summary = metrics_summary(sel)
+    series = metrics_timeseries(sel, sketches=False, users=False)
+    summary = metrics_summary(sel, sketches=False, users=False)
     return {"granularity": series["granularity"],
             "points": [{"period": p["period"], "input_tokens": p["input_tokens"], "output_tokens": p["output_tokens"]}
                        for p in series["points"]],

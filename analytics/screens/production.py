@@ -25,9 +25,10 @@ def kpis(sel) -> dict:
     m = metrics_summary(sel, peak=True)
     minutes = (sel.end - sel.start).total_seconds() / 60
     middle = sel.start + (sel.end - sel.start) / 2
-    first = metrics_summary(replace(sel, end=middle))["total_requests"]
+    first = metrics_summary(replace(sel, end=middle), sketches=False, users=False)["total_requests"]
     second = m["total_requests"] - first
-    recent = metrics_summary(replace(sel, start=max(sel.start, sel.end - RECENT)))["total_requests"]
+    recent = metrics_summary(replace(sel, start=max(sel.start, sel.end - RECENT)), sketches=False,
+                             users=False)["total_requests"]
     recent_minutes = min(RECENT, sel.end - sel.start).total_seconds() / 60
     return {
         **m,
@@ -46,9 +47,9 @@ def _pct(part, n):
 
 
 def production(sel) -> dict:
-    series = metrics_timeseries(sel, peak=True)
+    series = metrics_timeseries(sel, peak=True, users=False)
     points = series["points"]
-    prompts = metrics_breakdown(sel, "prompt")
+    prompts = metrics_breakdown(sel, "prompt", users=False)
     return {
         "kpis": kpis(sel),
         "granularity": series["granularity"],

@@ -7,11 +7,11 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def heatmap(sel) -> list[dict]:
     """Requests per local weekday × hour (ISO weekday 1 = Monday); cells without requests are absent."""
-    grouped = metrics_grouped(sel, ("weekhour",))
+    grouped = metrics_grouped(sel, ("weekhour",), sketches=False, users=False)
     cells = []
     for (code,), m in sorted(grouped.items()):
         cells.append({"weekday": code // 100, "weekday_name": WEEKDAYS[code // 100 - 1], "hour": code % 100,
-                      "requests": m["total_requests"], "active_users": m["active_users"]})
+                      "requests": m["total_requests"]})
     return cells
 
 
@@ -19,8 +19,8 @@ def usage(sel) -> dict:
     m = metrics_summary(sel, peak=True)
     n, users = m["total_requests"], m["active_users"]
     seconds = (sel.end - sel.start).total_seconds()
-    features = metrics_breakdown(sel, "feature")
-    models = metrics_breakdown(sel, "model")
+    features = metrics_breakdown(sel, "feature", sketches=False)
+    models = metrics_breakdown(sel, "model", sketches=False, users=False)
     return {
         "active_users": users,
         "total_requests": n,

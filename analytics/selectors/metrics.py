@@ -124,8 +124,10 @@ def _check_keys(keys):
     return periods[0] if periods else None
 
 
-def _collect(sel: Selection, keys=()) -> dict:
-    """{key tuple: Agg} for the selection grouped by keys (periods and/or dimensions)."""
+def _collect(sel: Selection, keys=(), sketches=True) -> dict:
+    """{key tuple: Agg} for the selection grouped by keys (periods and/or dimensions).
+    sketches=False skips merging the percentile sketches of rollup rows (percentiles are
+    then unknown) for callers that show only counts and sums."""
     period = _check_keys(keys)
     aggs = defaultdict(Agg)
     totals = _totals_suffice(sel, keys)
@@ -161,7 +163,7 @@ def _collect(sel: Selection, keys=()) -> dict:
                 values = dict(zip(SUMMABLE, row[n:]))
                 values.update(latency_min=row[-3], latency_max=row[-2], peak_minute_requests=row[-1])
                 aggs[tuple(row[:len(keys)])].add_sums(values)
-            for name, target in (("latency_sketch", "latency"), ("ttft_sketch", "ttft")):
+            for name, target in (("latency_sketch", "latency"), ("ttft_sketch", "ttft")) if sketches else ():
                 cursor.execute(f"SELECT {', '.join(exprs)}, e.k, sum(e.v::bigint) FROM {table} r, "
                                f"jsonb_each_text(r.{name}) AS e(k, v) WHERE {scope} GROUP BY {group}, {n + 1}",
                                params)
@@ -280,14 +282,17 @@ def _peaks(sel: Selection, keys=()) -> dict:
         return {tuple(row[:-1]): int(row[-1]) for row in cursor.fetchall() if row[-1] is not None}
 
 
-def metrics_grouped(sel: Selection, keys=(), peak=False) -> dict:
-    """{key tuple: metrics} for the selection grouped by keys; groups without requests are absent."""
-    aggs = _collect(sel, keys)
-    users = _active_users(sel, keys)
+def metrics_grouped(sel: Selection, keys=(), peak=False, sketches=True, users=True) -> dict:
+    """{key tuple: metrics} for the selection grouped by keys; groups without requests are absent.
+    sketches=False: counts and sums only (percentiles None); users=False: active_users None."""
+    aggs = _collect(sel, keys, sketches=sketches)
+    counted = _active_users(sel, keys) if users else None
     peaks = _peaks(sel, keys) if peak else {}
     out = {}
     for key, agg in aggs.items():
-        metrics = agg.metrics(active_users=users.get(key, 0))
+        metrics = agg.metrics(active_users=counted.get(key, 0) if counted is not None else None)
+        if not sketches:
+            metrics.update({k: None for k in metrics if k.startswith(("p50_", "p90_", "p95_", "p99_"))})
         if peak:
             metrics["peak_rpm"] = peaks.get(key, 0)
         else:
@@ -296,8 +301,8 @@ def metrics_grouped(sel: Selection, keys=(), peak=False) -> dict:
     return out
 
 
-def metrics_summary(sel: Selection, peak=False) -> dict:
-    found = metrics_grouped(sel, (), peak=peak).get(())
+def metrics_summary(sel: Selection, peak=False, sketches=True, users=True) -> dict:
+    found = metrics_grouped(sel, (), peak=peak, sketches=sketches, users=users).get(())
     if found is None:
         found = Agg().metrics(active_users=0)
         if peak:
@@ -317,12 +322,12 @@ def period_label(value):
 
 
 def metrics_timeseries(sel: Selection, granularity: str | None = None, by: str | None = None,
-                       peak=False) -> dict:
+                       peak=False, sketches=True, users=True) -> dict:
     """Points per period (sorted; periods without requests are absent, not zero), optionally
     one series per value of a dimension."""
     period = granularity or series_granularity(sel)
     keys = (period, by) if by else (period,)
-    grouped = metrics_grouped(sel, keys, peak=peak)
+    grouped = metrics_grouped(sel, keys, peak=peak, sketches=sketches, users=users)
     if not by:
         points = [{"period": period_label(k[0]), **grouped[k]} for k in sorted(grouped)]
         return {"granularity": period, "points": points}
@@ -334,9 +339,9 @@ def metrics_timeseries(sel: Selection, granularity: str | None = None, by: str |
             "series": [{"key": labels.get(k, k), "points": pts} for k, pts in series.items()]}
 
 
-def metrics_breakdown(sel: Selection, by: str | tuple, peak=False) -> list[dict]:
+def metrics_breakdown(sel: Selection, by: str | tuple, peak=False, sketches=True, users=True) -> list[dict]:
     keys = (by,) if isinstance(by, str) else tuple(by)
-    grouped = metrics_grouped(sel, keys, peak=peak)
+    grouped = metrics_grouped(sel, keys, peak=peak, sketches=sketches, users=users)
     labels = {k: _labels(sel, k, [key[i] for key in grouped]) for i, k in enumerate(keys)}
     rows = []
     for key, metrics in grouped.items():
