@@ -16,6 +16,7 @@ account_pages = [
     path("registry/", include("models_registry.console_urls")),
     path("alerts/", include("alerts.console_urls")),
     path("traces/", include("traces.console_urls")),
+    path("", include("analytics.console_urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,467 @@
+// Shared by the dashboard pages: the selection kept in the URL, API calls, the range picker,
+// Refresh / Live / "as of", number formats in the account's timezone, and Chart.js helpers
+// that draw an empty state instead of an empty chart. Exposed as window.MP.
+(function () {
+  "use strict";
+
+  const CTX = JSON.parse((document.getElementById("mp-context") || {}).textContent || "{}");
+  const TZ = CTX.tz || "UTC";
+  const DEFAULT_PRESET = CTX.default_preset || "last_7d";
+  const LIVE_MS = 30000;
+
+  // ---------- API ----------
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && body.message) || `The server answered ${status}.`);
+      this.status = status;
+      this.errors = (body && body.errors) || {};
+    }
+  }
+
+  function query(params) {
+    const q = new URLSearchParams();
+    Object.entries(params || {}).forEach(([k, v]) => {
+      if (v !== undefined && v !== null && v !== "") q.set(k, v);
+    });
+    const s = q.toString();
+    return s ? `?${s}` : "";
+  }
+
+  async function request(method, path, params, body) {
+    const headers = { "X-Account": CTX.account, Accept: "application/json" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      headers["X-CSRFToken"] = CTX.csrf;
+    }
+    const res = await fetch(`/api/v1/${path}${query(params)}`, {
+      method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status === 204) return null;
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    if (!res.ok) throw new ApiError(res.status, data);
+    return data;
+  }
+
+  const api = (path, params) => request("GET", path, params);
+  const send = (method, path, body) => request(method, path, undefined, body === undefined ? {} : body);
+
+  // ---------- state in the URL ----------
+  // The page's selection is the query string: a link reproduces the view.
+  const url = {
+    get() {
+      return Object.fromEntries(new URLSearchParams(window.location.search).entries());
+    },
+    set(state) {
+      const q = query(state);
+      window.history.replaceState(null, "", window.location.pathname + q);
+    },
+  };
+
+  // The metrics endpoints' selection from a state: a preset, or start and end (local dates).
+  function selection(state, filterNames) {
+    const out = {};
+    if (state.preset === "custom" || (!state.preset && state.start && state.end)) {
+      out.start = state.start;
+      out.end = state.end;
+    } else {
+      out.preset = state.preset || DEFAULT_PRESET;
+    }
+    (filterNames || []).forEach((name) => { if (state[name]) out[name] = state[name]; });
+    return out;
+  }
+
+  // Show state in root's [data-param] controls (and the custom range's dates when chosen).
+  function sync(root, state) {
+    if (!state.preset) state.preset = (state.start && state.end) ? "custom" : DEFAULT_PRESET;
+    root.querySelectorAll("[data-param]").forEach((el) => {
+      const name = el.dataset.param;
+      if (el.type === "checkbox") el.checked = state[name] === "1";
+      else if (el.tagName === "SELECT") {
+        const value = state[name] || "";
+        if ([...el.options].some((o) => o.value === value)) el.value = value;
+      } else el.value = state[name] || "";
+    });
+    const custom = root.querySelector("[data-custom]");
+    if (custom) custom.hidden = state.preset !== "custom";
+  }
+
+  // Bind [data-param] controls in root to state; onChange(state, name) after each change.
+  // The range picker's custom dates apply together with their Apply button.
+  function bind(root, state, onChange) {
+    sync(root, state);
+    const custom = root.querySelector("[data-custom]");
+    root.addEventListener("change", (event) => {
+      const el = event.target.closest("[data-param]");
+      if (!el || !root.contains(el)) return;
+      const name = el.dataset.param;
+      if (name === "start" || name === "end") return; // applied with the button
+      state[name] = el.type === "checkbox" ? (el.checked ? "1" : "") : el.value;
+      if (name === "preset") {
+        if (custom) custom.hidden = state.preset !== "custom";
+        if (state.preset === "custom") {
+          const start = root.querySelector("[data-param=start]");
+          const end = root.querySelector("[data-param=end]");
+          if (start && !start.value) start.value = localDate(new Date(Date.now() - 6 * 864e5));
+          if (end && !end.value) end.value = localDate(new Date());
+          return; // wait for Apply
+        }
+        delete state.start; delete state.end;
+      }
+      onChange(state, name);
+    });
+    const apply = root.querySelector("[data-apply-range]");
+    if (apply) {
+      apply.addEventListener("click", () => {
+        const start = root.querySelector("[data-param=start]").value;
+        const end = root.querySelector("[data-param=end]").value;
+        if (!start || !end) { showError(root, "Choose both dates of the custom range."); return; }
+        if (end < start) { showError(root, "The range ends before it starts."); return; }
+        Object.assign(state, { preset: "custom", start, end });
+        onChange(state, "range");
+      });
+    }
+    return { sync: () => sync(root, state) };
+  }
+
+  // ---------- the page: Refresh, Live, as of, errors ----------
+  function page({ load, state, live }) {
+    const bar = document.querySelector("[data-testid=dash-bar]");
+    const refresh = document.querySelector("[data-refresh]");
+    const liveBox = document.querySelector("[data-live]");
+    let timer = null;
+    let running = null;
+
+    async function run() {
+      if (running) return running;
+      if (refresh) refresh.classList.add("refreshing");
+      hideError();
+      running = (async () => {
+        try {
+          await load(state);
+          document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
+        } catch (err) {
+          showError(document, err.message || String(err));
+          document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
+        } finally {
+          if (refresh) refresh.classList.remove("refreshing");
+          running = null;
+        }
+      })();
+      return running;
+    }
+
+    function setLive(on) {
+      if (timer) { clearInterval(timer); timer = null; }
+      if (liveBox) {
+        liveBox.checked = on;
+        liveBox.closest("[data-live-label]").classList.toggle("on", on);
+      }
+      if (on) timer = setInterval(run, LIVE_MS);
+    }
+
+    if (bar) bind(bar, state, (s, name) => { url.set(s); if (name !== "live") run(); });
+    if (refresh) refresh.addEventListener("click", run);
+    if (liveBox && live) {
+      liveBox.addEventListener("change", () => { setLive(liveBox.checked); if (liveBox.checked) run(); });
+      setLive(state.live === "1");
+    }
+    run();
+    return { run, setLive };
+  }
+
+  function showError(root, message) {
+    const box = (root.querySelector && root.querySelector("[data-error]")) || document.querySelector("[data-error]");
+    if (!box) { console.warn(message); return; }
+    box.querySelector("[data-error-text]").textContent = message;
+    box.hidden = false;
+  }
+
+  function hideError() {
+    document.querySelectorAll("[data-error]").forEach((b) => { b.hidden = true; });
+  }
+
+  function asOf(body, root) {
+    const el = (root || document).querySelector("[data-as-of]");
+    if (!el || !body || !body.as_of) return;
+    const at = new Date(body.as_of);
+    el.querySelector("[data-as-of-text]").textContent = `As of ${fmt.time(at)}`;
+    el.dataset.asOf = body.as_of;
+    el.classList.toggle("fresh", Date.now() - at.getTime() < 5 * 60 * 1000);
+    el.title = `Rollups brought up to date at ${fmt.dateTime(at)} (${TZ}); fetched ${fmt.dateTime(new Date())}`;
+  }
+
+  // ---------- formats (account timezone) ----------
+  const dtf = (opts) => new Intl.DateTimeFormat("en-GB", { timeZone: TZ, ...opts });
+  const F = {
+    time: dtf({ hour: "2-digit", minute: "2-digit" }),
+    dateTime: dtf({ day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }),
+    dateTimeS: dtf({ day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }),
+    day: dtf({ day: "numeric", month: "short" }),
+    dayYear: dtf({ day: "numeric", month: "short", year: "numeric" }),
+    ymd: new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit" }),
+  };
+  const nf = (opts) => new Intl.NumberFormat("en-US", opts);
+  const N0 = nf({ maximumFractionDigits: 0 });
+  const N1 = nf({ maximumFractionDigits: 1 });
+  const N2 = nf({ maximumFractionDigits: 2 });
+
+  function localDate(d) { return F.ymd.format(d); }
+
+  const isNum = (v) => typeof v === "number" && isFinite(v);
+  const fmt = {
+    time: (d) => F.time.format(d),
+    dateTime: (d) => F.dateTime.format(d),
+    dateTimeS: (d) => F.dateTimeS.format(d),
+    day: (d) => F.day.format(d),
+    count: (v) => (isNum(v) ? N0.format(v) : "—"),
+    dec: (v, digits = 2) => (isNum(v) ? nf({ maximumFractionDigits: digits }).format(v) : "—"),
+    pct: (v) => (isNum(v) ? `${N2.format(v)}%` : "—"),
+    ms: (v) => {
+      if (!isNum(v)) return "—";
+      return v >= 10000 ? `${N2.format(v / 1000)} s` : `${N0.format(v)} ms`;
+    },
+    usd: (v) => {
+      if (!isNum(v)) return "—";
+      const abs = Math.abs(v);
+      const digits = abs >= 100 ? 0 : abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
+      return `$${nf({ minimumFractionDigits: abs >= 100 ? 0 : 2, maximumFractionDigits: digits }).format(v)}`;
+    },
+    tokens: (v) => {
+      if (!isNum(v)) return "—";
+      if (Math.abs(v) >= 1e6) return `${N2.format(v / 1e6)}M`;
+      if (Math.abs(v) >= 1e3) return `${N1.format(v / 1e3)}K`;
+      return N0.format(v);
+    },
+    k: (v) => (isNum(v) ? `${N1.format(v / 1000)}K` : "—"),
+    credits: (v) => {
+      const n = typeof v === "string" ? Number(v) : v;
+      return isNum(n) ? nf({ maximumFractionDigits: n >= 100 ? 0 : 2 }).format(n) : "—";
+    },
+    rating: (v) => (isNum(v) ? `${N2.format(v)} / 5` : "—"),
+    // A metric of the catalogue by unit (count, pct, ms, usd, credits, tokens, rating).
+    unit: (v, unit) => (fmt[unit === "count" ? "count" : unit] || fmt.dec)(v),
+    // A series' period: an ISO instant (hours) or a local date (days).
+    period: (p, granularity, withDate) => {
+      if (granularity === "hour" || (typeof p === "string" && p.length > 10)) {
+        const d = new Date(p);
+        return withDate ? F.dateTime.format(d) : F.time.format(d);
+      }
+      if (granularity === "week") return `Week of ${F.day.format(dateOf(p))}`;
+      return F.day.format(dateOf(p));
+    },
+  };
+
+  // A local date "2026-11-20" as a Date at noon UTC: formats as that day in any timezone.
+  function dateOf(ymd) { return new Date(`${ymd}T12:00:00Z`); }
+
+  // Hourly labels show the date too when the hours span more than one local day.
+  function periodLabels(points, granularity, key = "period") {
+    const days = new Set(points.map((p) => (granularity === "hour" ? localDate(new Date(p[key])) : p[key])));
+    return points.map((p) => fmt.period(p[key], granularity, granularity === "hour" && days.size > 1));
+  }
+
+  // ---------- change against the previous period ----------
+  function change(el, pct, goodWhenUp) {
+    if (!el) return;
+    if (pct === null || pct === undefined || !isFinite(pct)) {
+      el.className = "change";
+      el.textContent = "no previous data";
+      return;
+    }
+    const up = pct > 0;
+    const flat = Math.abs(pct) < 0.005;
+    const good = flat ? null : (up === goodWhenUp);
+    el.className = `change${good === null ? "" : good ? " good" : " bad"}`;
+    el.textContent = `${flat ? "±" : up ? "▲" : "▼"} ${Math.abs(pct) > 999 ? ">999" : N1.format(Math.abs(pct))}%`;
+    el.title = "Change against the previous period of the same length";
+  }
+
+  function band(rate, requests) {
+    if (!requests || rate === null || rate === undefined) return null;
+    if (rate > 95) return "healthy";
+    return rate >= 90 ? "warning" : "critical";
+  }
+
+  // ---------- charts ----------
+  const COLORS = {
+    brand: "#4f46e5", blue: "#2e90fa", ok: "#12b76a", bad: "#f04438", warn: "#f79009", violet: "#7a5af8",
+    teal: "#15b79e", pink: "#ee46bc", gray: "#98a2b3", orange: "#ef6820", cyan: "#06aed4", indigo: "#444ce7",
+  };
+  const PALETTE = ["#4f46e5", "#2e90fa", "#15b79e", "#f79009", "#ee46bc", "#7a5af8", "#ef6820", "#06aed4",
+                   "#84cc16", "#98a2b3"];
+
+  function alpha(hex, a) {
+    const n = parseInt(hex.slice(1), 16);
+    return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${a})`;
+  }
+
+  if (window.Chart) {
+    const d = window.Chart.defaults;
+    d.font.family = getComputedStyle(document.body).fontFamily;
+    d.font.size = 11.5;
+    d.color = "#667085";
+    d.borderColor = "#eaecf0";
+    d.animation = false;
+    d.maintainAspectRatio = false;
+    d.responsive = true;
+    d.plugins.legend.labels.boxWidth = 10;
+    d.plugins.legend.labels.boxHeight = 10;
+    d.plugins.legend.labels.usePointStyle = false;
+    d.plugins.tooltip.backgroundColor = "#101828";
+    d.plugins.tooltip.padding = 9;
+    d.plugins.tooltip.cornerRadius = 7;
+    d.elements.line.borderWidth = 2;
+    d.elements.line.tension = 0.25;
+    d.elements.point.radius = 2;
+    d.elements.point.hoverRadius = 5;
+    d.elements.bar.borderRadius = 3;
+  }
+
+  function slotOf(target) {
+    return typeof target === "string" ? document.querySelector(`[data-chart="${target}"]`) : target;
+  }
+
+  function destroy(slot) {
+    const canvas = slot.querySelector("canvas");
+    if (canvas && window.Chart) {
+      const existing = window.Chart.getChart(canvas);
+      if (existing) existing.destroy();
+    }
+  }
+
+  function empty(target, heading, text) {
+    const slot = slotOf(target);
+    if (!slot) return;
+    destroy(slot);
+    slot.dataset.state = "empty";
+    slot.innerHTML = `<div class="empty" data-testid="empty"><div class="empty-icon"><svg class="icon lg" aria-hidden="true"><use href="${CTX.icons}#inbox"></use></svg></div>`
+      + `<strong></strong><p></p></div>`;
+    slot.querySelector("strong").textContent = heading || "No requests in this range";
+    slot.querySelector("p").textContent = text || "Nothing was recorded for this selection. Widen the range or clear a filter.";
+  }
+
+  // Draw a chart into a [data-chart] slot; an empty state when `hasData` is false.
+  function chart(target, config, hasData = true, emptyText) {
+    const slot = slotOf(target);
+    if (!slot) return null;
+    if (!hasData) { empty(slot, emptyText && emptyText[0], emptyText && emptyText[1]); return null; }
+    destroy(slot);
+    slot.dataset.state = "chart";
+    slot.innerHTML = "";
+    const canvas = document.createElement("canvas");
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", slot.dataset.label || slot.dataset.chart || "chart");
+    slot.appendChild(canvas);
+    const options = config.options || (config.options = {});
+    options.interaction = options.interaction || { mode: "index", intersect: false };
+    return new window.Chart(canvas, config);
+  }
+
+  function axis(formatter, extra) {
+    return { beginAtZero: true, grid: { color: "#f2f4f7" }, border: { display: false },
+             ticks: { callback: (v) => formatter(v), maxTicksLimit: 6 }, ...(extra || {}) };
+  }
+  // The account timezone's offset from UTC at an instant, in ms.
+  const PARTS = new Intl.DateTimeFormat("en-US", { timeZone: TZ, hourCycle: "h23", year: "numeric", month: "2-digit",
+                                                   day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  function tzOffset(ms) {
+    const p = Object.fromEntries(PARTS.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+    const wall = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+    return wall - Math.floor(ms / 1000) * 1000;
+  }
+  const STEPS = [15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080, 20160, 43200].map((m) => m * 60e3);
+
+  // A linear x axis of epoch milliseconds with ticks on whole local hours or days.
+  function timeAxis(startMs, endMs, extra) {
+    const span = Math.max(1, endMs - startMs);
+    const step = STEPS.find((s) => span / s <= 8) || STEPS[STEPS.length - 1];
+    const label = (v) => (step < 864e5 ? F.time.format(new Date(v)) : F.day.format(new Date(v)));
+    return {
+      type: "linear", min: startMs, max: endMs, grid: { display: false },
+      ticks: { callback: label, maxRotation: 0, autoSkip: false },
+      afterBuildTicks: (scale) => {
+        const off = tzOffset(startMs);
+        const ticks = [];
+        for (let t = Math.ceil((startMs + off) / step) * step - off; t <= endMs; t += step) ticks.push({ value: t });
+        scale.ticks = ticks;
+      },
+      ...(extra || {}),
+    };
+  }
+  const xAxis = (extra) => ({ grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 14 }, ...(extra || {}) });
+
+  function line(label, data, color, extra) {
+    return { type: "line", label, data, borderColor: color, backgroundColor: alpha(color, 0.12), pointBackgroundColor: color,
+             spanGaps: false, ...(extra || {}) };
+  }
+  function bars(label, data, color, extra) {
+    return { type: "bar", label, data, backgroundColor: color, borderColor: color, maxBarThickness: 38, ...(extra || {}) };
+  }
+
+  // ---------- small DOM helpers ----------
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (v === null || v === undefined || v === false) return;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k === "html") node.innerHTML = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (k === "dataset") Object.assign(node.dataset, v);
+      else node.setAttribute(k, v === true ? "" : v);
+    });
+    children.flat().forEach((c) => { if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c)); });
+    return node;
+  }
+
+  // An icon of the page's sprite (templates/console/dashboards/_sprite.html).
+  function icon(name) {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("class", "icon");
+    svg.setAttribute("aria-hidden", "true");
+    const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+    use.setAttribute("href", `#d-${name}`);
+    svg.append(use);
+    return svg;
+  }
+
+  function figures(target, items) {
+    const box = typeof target === "string" ? document.querySelector(`[data-widget="${target}"] [data-figures]`) : target;
+    if (!box) return;
+    box.replaceChildren(...items.filter(Boolean).map(([label, value, testid]) =>
+      el("span", { dataset: testid ? { figure: testid } : {} }, el("b", { text: value }), label)));
+  }
+
+  function setText(selector, text, root) {
+    const node = (root || document).querySelector(selector);
+    if (node) node.textContent = text;
+    return node;
+  }
+
+  function options(select, items, { all, value } = {}) {
+    const current = value !== undefined ? value : select.value;
+    select.replaceChildren();
+    if (all) select.append(el("option", { value: "", text: all }));
+    items.forEach(([v, label]) => select.append(el("option", { value: v, text: label })));
+    select.value = [...select.options].some((o) => o.value === String(current)) ? current : (all ? "" : (items[0] || [""])[0]);
+  }
+
+  // Info tips close to the right edge open leftwards (their hidden bubble would widen the page).
+  function placeTips() {
+    const limit = document.documentElement.clientWidth - 160;
+    document.querySelectorAll(".tip").forEach((t) => {
+      t.classList.remove("tip-end");
+      if (t.getBoundingClientRect().left > limit) t.classList.add("tip-end");
+    });
+  }
+  window.addEventListener("resize", placeTips);
+  document.addEventListener("DOMContentLoaded", placeTips);
+  placeTips();
+
+  window.MP = {
+    CTX, TZ, DEFAULT_PRESET, ApiError, api, send, url, selection, bind, page, asOf, showError, hideError, fmt, change,
+    band, COLORS, PALETTE, alpha, chart, empty, axis, xAxis, timeAxis, line, bars, el, figures, setText, options,
+    periodLabels, localDate, dateOf, query, sync, placeTips, icon,
+  };
+})();
