@@ -102,6 +102,7 @@ class DailyTotal(MetricColumns):
     """All of an account's rollup rows of one local day merged."""
 
     day = models.DateField()
+    active_users = models.BigIntegerField(default=0, db_default=0, help_text="Exact distinct users of the day.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "day"], name="daily_total_uniq")]
@@ -131,6 +132,19 @@ class DailyUser(AccountOwned):
     class Meta:
         indexes = [models.Index(fields=["account", "day"], name="daily_user_account_day"),
                    models.Index(fields=["account", "user_id", "day"], name="daily_user_first_seen")]
+
+
+class UserMonth(AccountOwned):
+    """One row per user and local month; bit d-1 of `days` is set when the user made a
+    request on day d. Distinct users of any run of whole days (unfiltered) read one small
+    row per user and month instead of one per user and day."""
+
+    user_id = models.CharField(max_length=200)
+    month = models.DateField(help_text="First day of the account's local month.")
+    days = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "month", "user_id"], name="user_month_uniq")]
 
 
 class RollupState(AccountOwned):

@@ -76,6 +76,18 @@ def _replace_users(cursor, account, day):
         f"AND user_id <> '' GROUP BY user_id, {dims}",
         {"account": account.pk, "day": day, "start": day_start(account, day),
          "end": day_start(account, day + timedelta(days=1))})
+    params = {"account": account.pk, "day": day, "month": day.replace(day=1), "bit": 1 << (day.day - 1)}
+    cursor.execute("UPDATE analytics_dailytotal SET active_users = (SELECT count(DISTINCT user_id) "
+                   "FROM analytics_dailyuser WHERE account_id = %(account)s AND day = %(day)s) "
+                   "WHERE account_id = %(account)s AND day = %(day)s", params)
+    cursor.execute("UPDATE analytics_usermonth SET days = days & ~%(bit)s WHERE account_id = %(account)s "
+                   "AND month = %(month)s AND days & %(bit)s <> 0", params)
+    cursor.execute(
+        "INSERT INTO analytics_usermonth (account_id, user_id, month, days) "
+        "SELECT %(account)s, user_id, %(month)s, %(bit)s FROM analytics_dailyuser "
+        "WHERE account_id = %(account)s AND day = %(day)s GROUP BY user_id "
+        "ON CONFLICT (account_id, month, user_id) DO UPDATE SET days = analytics_usermonth.days | EXCLUDED.days",
+        params)
 
 
 def _runs(hours):
@@ -119,6 +131,7 @@ def rollup_rebuild_account(account) -> None:
         cursor.execute("DELETE FROM analytics_hourlyrollup WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailyrollup WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailyuser WHERE account_id = %s", [account.pk])
+        cursor.execute("DELETE FROM analytics_usermonth WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_hourlytotal WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailytotal WHERE account_id = %s", [account.pk])
         cursor.execute(

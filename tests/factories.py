@@ -155,6 +155,11 @@ def _daily_total(account, marker):
     return an.DailyTotal.objects.create(day=T0.date(), **_total_values(account, marker))
 
 
+def _user_month(account, marker):
+    return an.UserMonth.objects.create(account=account, user_id=f"{marker}-user", month=T0.date().replace(day=1),
+                                       days=1)
+
+
 def _daily_user(account, marker):
     return an.DailyUser.objects.create(
         account=account, day=T0.date(), user_id=f"{marker}-user", model_id=_model(account, marker).pk,
@@ -201,6 +206,7 @@ FACTORIES = {
     an.DailyRollup: _daily,
     an.RollupState: _rollup_state,
     an.DailyUser: _daily_user,
+    an.UserMonth: _user_month,
     an.HourlyTotal: _hourly_total,
     an.DailyTotal: _daily_total,
     dash.Dashboard: _dashboard,
