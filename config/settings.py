@@ -166,7 +166,7 @@ PAGERDUTY_EVENTS_URL = env("PAGERDUTY_EVENTS_URL", default="https://events.pager
 
 # Trace exports (X5): rows per COPY chunk (progress and cancellation are checked between
 # chunks), how long finished files are kept, and how many a user or key may run at once.
-EXPORT_CHUNK_ROWS = env.int("EXPORT_CHUNK_ROWS", default=20000)
+EXPORT_CHUNK_ROWS = env.int("EXPORT_CHUNK_ROWS", default=50000)
 EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=168)
 EXPORT_MAX_ACTIVE_PER_CREATOR = env.int("EXPORT_MAX_ACTIVE_PER_CREATOR", default=3)
 

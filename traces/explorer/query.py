@@ -69,8 +69,13 @@ def explorer_where(q: ExplorerQuery, *, with_range: bool = True) -> tuple[str, d
         if name in BY_NAME:
             model, attr, column = BY_NAME[name]
             ids = list(model.objects.for_account(sel.account).filter(**{attr: value}).values_list("id", flat=True))
-            clauses.append(f"t.{column} = ANY(%({key})s)")
-            params[key] = ids or [-1]
+            if len(ids) == 1:
+                # A plain equality lets (account, model, executed_at, id) return rows in order.
+                clauses.append(f"t.{column} = %({key})s")
+                params[key] = ids[0]
+            else:
+                clauses.append(f"t.{column} = ANY(%({key})s)")
+                params[key] = ids or [-1]
         elif name in ID_COLUMNS:
             clauses.append(f"t.{name} = %({key})s")
             params[key] = int(value)

@@ -183,7 +183,7 @@ def _boundaries(cur, q: ExplorerQuery, where: str, params: dict, chunk: int):
 def _stream(job, q: ExplorerQuery, out, chunk: int) -> int:
     where, params = explorer_where(q)
     order = "DESC" if q.sort == "desc" else "ASC"
-    before, after = ("<", ">=") if q.sort == "desc" else (">", "<=")
+    before = "<" if q.sort == "desc" else ">"
     select = select_list(job.format)
     options = COPY_OPTIONS[job.format]
     with _connect() as conn:
@@ -196,17 +196,18 @@ def _stream(job, q: ExplorerQuery, out, chunk: int) -> int:
                 raise Cancelled
             out.write(header(job.format))
             written, previous = 0, None
-            # Chunks end at each boundary; the last one runs to the end of the selection.
+            # Each chunk starts after the previous chunk's last key and takes `chunk` rows in
+            # order (the last one what is left): in the snapshot that ends exactly at the next
+            # boundary. A LIMIT rather than a second bound keeps the planner on the ordered
+            # index scan instead of sorting the chunk.
             for bound in [*keys, None]:
                 clauses = [where]
                 if previous is not None:
                     clauses.append(f"(t.executed_at, t.id) {before} (%(p_at)s, %(p_id)s)")
-                if bound is not None:
-                    clauses.append(f"(t.executed_at, t.id) {after} (%(b_at)s, %(b_id)s)")
                 chunk_params = {**params, "p_at": previous and previous[0], "p_id": previous and previous[1],
-                                "b_at": bound and bound[0], "b_id": bound and bound[1]}
+                                "limit": chunk}
                 statement = (f"COPY (SELECT {select} {JOINS} WHERE {' AND '.join(clauses)} "
-                             f"ORDER BY t.executed_at {order}, t.id {order}) TO STDOUT WITH ({options})")
+                             f"ORDER BY t.executed_at {order}, t.id {order} LIMIT %(limit)s) TO STDOUT WITH ({options})")
                 with cur.copy(statement, chunk_params) as copy:
                     for block in copy:
                         out.write(block)
@@ -222,7 +223,7 @@ def export_run(job_id) -> ExportJob | None:
     job = _claim(job_id)
     if job is None:
         return None
-    chunk = max(1, int(_setting("EXPORT_CHUNK_ROWS", 20_000)))
+    chunk = max(1, int(_setting("EXPORT_CHUNK_ROWS", 50_000)))
     partial, stored = None, None
     try:
         partial = _partial_dir() / f"{job.account_id}-{job.pk}-{uuid.uuid4().hex}.part"
