@@ -242,3 +242,25 @@ def test_rows_are_the_same_after_a_second_rollup(kolkata):
     roll_all()
     after = sorted(HourlyRollup.objects.for_account(kolkata).values_list("hour_start", "feature", "requests"))
     assert before == after and DailyRollup.objects.for_account(kolkata).exists()
+
+
+def test_ninety_days_in_kolkata_with_filters(make_account, key_client):
+    """A 90-day range cut inside hours at both ends, read mostly from daily totals and
+    daily rows, equals the raw rows — unfiltered and filtered, summary and daily series."""
+    account = make_account("quarter", tz="Asia/Kolkata")
+    generate(account, datetime(2026, 8, 1, 0, 0, tzinfo=UTC), hours=24 * 100, n=2500, seed=11, prefix="q")
+    roll_all()
+    client = key_client(account)
+    start, end = "2026-08-05T09:41:00Z", "2026-11-03T17:12:30Z"
+    s, e = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    for filters in ({}, {"model": "llama-ft"}, {"feature": "Search", "prompt": "p1"}):
+        body = client.get("/api/v1/metrics", {"start": start, "end": end, **filters}).json()
+        assert_matches(body["metrics"], expected(account, s, e, **filters))
+    series = client.get("/api/v1/metrics/timeseries", {"start": start, "end": end}).json()
+    assert series["granularity"] == "day"
+    tz = ZoneInfo("Asia/Kolkata")
+    for point in series["points"][:3] + series["points"][-3:]:
+        day = datetime.fromisoformat(point["period"]).date()
+        lo = max(s, datetime(day.year, day.month, day.day, tzinfo=tz))
+        hi = min(e, datetime(day.year, day.month, day.day, tzinfo=tz) + timedelta(days=1))
+        assert_matches(point, expected(account, lo, hi))
