@@ -148,11 +148,14 @@ def _total_values(account, marker):
 
 
 def _hourly_total(account, marker):
-    return an.HourlyTotal.objects.create(hour_start=T0, minute_counts={"29500000": 1}, **_total_values(account, marker))
+    values = _total_values(account, marker)
+    return an.HourlyTotal.objects.get_or_create(account=values.pop("account"), hour_start=T0,
+                                                defaults={"minute_counts": {"29500000": 1}, **values})[0]
 
 
 def _daily_total(account, marker):
-    return an.DailyTotal.objects.create(day=T0.date(), **_total_values(account, marker))
+    values = _total_values(account, marker)
+    return an.DailyTotal.objects.get_or_create(account=values.pop("account"), day=T0.date(), defaults=values)[0]
 
 
 def _user_month(account, marker):
