@@ -10,6 +10,8 @@ from accounts.scoping import AccountScopedAPIView, AccountScopedViewSet
 from alerts import models as am
 from alerts import serializers as s
 from alerts.services import rules as rule_services
+from alerts.services import reports as report_services
+from alerts.services import slas as sla_services
 from alerts.services.delivery import delivery_retry
 from alerts.services.evaluation import event_acknowledge, event_resolve, event_set_note
 from alerts.services.metrics import BASE_METRICS, measure
@@ -261,6 +263,60 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Acco
     def read_all(self, request):
         ids = list(self.get_queryset().filter(read_at__isnull=True).values_list("pk", flat=True))
         return Response({"marked_read": notifications_mark_read(self.account, request.user, ids)})
+
+
+class SlaViewSet(_CrudViewSet):
+    """SLAs (L5): availability, p95 latency and success-rate objectives per model or prompt over a rolling
+    window; `status` gives the current status, the daily compliance history and the error budget."""
+
+    queryset = am.Sla.objects.select_related("model")
+    serializer_class = s.SlaSerializer
+    create_service = sla_services.sla_create
+    update_service = sla_services.sla_update
+    delete_service = sla_services.sla_delete
+
+    @extend_schema(responses=s.SlaStatusSerializer)
+    @action(detail=True, methods=["get"], url_path="status")
+    def status_report(self, request, pk=None):
+        return Response(sla_services.sla_report(self.get_object()))
+
+
+class ReportScheduleViewSet(_CrudViewSet):
+    """Scheduled reports (L7): daily, weekly or monthly e-mails at a local hour; admins manage them (T2).
+    `preview` renders the latest complete period; `send-now` mails it at once."""
+
+    queryset = am.ReportSchedule.objects.all()
+    serializer_class = s.ReportScheduleSerializer
+    write_role = Role.ADMIN
+    create_service = report_services.schedule_create
+    update_service = report_services.schedule_update
+    delete_service = report_services.schedule_delete
+
+    @extend_schema(responses=s.ReportPreviewSerializer)
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        return Response(report_services.report_preview(self.get_object()))
+
+    @extend_schema(request=None, responses=s.ReportRunSerializer)
+    @action(detail=True, methods=["post"], url_path="send-now")
+    def send_now(self, request, pk=None):
+        run = report_services.report_send_now(self.account, self.actor, self.get_object())
+        return Response(s.ReportRunSerializer(run).data)
+
+
+class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
+    """Every report sent, scheduled or by hand: period, recipients, status and error."""
+
+    queryset = am.ReportRun.objects.all()
+    serializer_class = s.ReportRunSerializer
+
+    def filter_account_queryset(self, queryset):
+        schedule = _int_filter(self.request, "schedule")
+        return queryset.filter(schedule_id=schedule) if schedule is not None else queryset
+
+    @extend_schema(parameters=[OpenApiParameter("schedule", int)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
 
 class AlertMetricsView(AccountScopedAPIView):

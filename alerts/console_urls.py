@@ -15,6 +15,11 @@ urlpatterns = [
     path("deliveries/<int:pk>/retry/", views.DeliveryRetryView.as_view(), name="alerts-delivery-retry"),
     path("metrics/", views.CustomMetricsView.as_view(), name="alerts-metrics"),
     path("metrics/<int:pk>/delete/", views.CustomMetricDeleteView.as_view(), name="alerts-metric-delete"),
+    path("slas/", views.SlasView.as_view(), name="alerts-slas"),
+    path("slas/<int:pk>/", views.SlaView.as_view(), name="alerts-sla"),
+    path("reports/", views.ReportsView.as_view(), name="alerts-reports"),
+    path("reports/<int:pk>/", views.ReportView.as_view(), name="alerts-report"),
+    path("reports/<int:pk>/preview/", views.ReportPreviewView.as_view(), name="alerts-report-preview"),
     path("notifications/", views.NotificationsView.as_view(), name="notifications"),
     path("notifications/<int:pk>/open/", views.NotificationOpenView.as_view(), name="notification-open"),
 ]

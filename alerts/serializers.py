@@ -144,3 +144,72 @@ class MetricValueSerializer(serializers.Serializer):
     total_requests = serializers.IntegerField()
     period = serializers.DictField()
     filters = serializers.DictField()
+
+
+class SlaSerializer(serializers.ModelSerializer):
+    model = AccountRelatedField(queryset=Model.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = am.Sla
+        fields = ["id", "name", "objective", "target", "model", "prompt", "window_days", "down_error_rate",
+                  "created_at"]
+        read_only_fields = ["created_at"]
+        extra_kwargs = {"target": {"help_text": "Percent (availability, success rate) or milliseconds (p95)."}}
+
+    def validate_target(self, value):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise serializers.ValidationError("must be a finite number")
+        return value
+
+
+class SlaDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    requests = serializers.IntegerField()
+    value = serializers.FloatField(allow_null=True)
+    met = serializers.BooleanField(allow_null=True)
+
+
+class SlaStatusSerializer(serializers.Serializer):
+    sla = serializers.IntegerField()
+    name = serializers.CharField()
+    objective = serializers.CharField()
+    target = serializers.FloatField()
+    window_days = serializers.IntegerField()
+    period = serializers.DictField()
+    total_requests = serializers.IntegerField()
+    value = serializers.FloatField(allow_null=True, help_text="Availability %, success rate % or p95 ms.")
+    unit = serializers.CharField()
+    status = serializers.CharField(help_text="meeting, violating or no_data")
+    budget_unit = serializers.CharField(help_text="minutes (availability) or requests")
+    budget_total = serializers.FloatField()
+    budget_used = serializers.FloatField()
+    budget_remaining = serializers.FloatField()
+    budget_remaining_pct = serializers.FloatField(allow_null=True)
+    compliance_pct = serializers.FloatField(allow_null=True, help_text="Share of the window's days that complied.")
+    history = SlaDaySerializer(many=True)
+
+
+class ReportScheduleSerializer(serializers.ModelSerializer):
+    recipients = serializers.ListField(child=serializers.EmailField(), min_length=1, max_length=50)
+
+    class Meta:
+        model = am.ReportSchedule
+        fields = ["id", "name", "frequency", "recipients", "send_hour", "enabled", "created_at"]
+        read_only_fields = ["created_at"]
+        extra_kwargs = {"send_hour": {"help_text": "Local hour (0–23) in the account's timezone."}}
+
+
+class ReportRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = am.ReportRun
+        fields = ["id", "schedule", "kind", "period_start", "period_end", "status", "attempts", "error",
+                  "recipients", "subject", "created_at", "sent_at"]
+        read_only_fields = fields
+
+
+class ReportPreviewSerializer(serializers.Serializer):
+    subject = serializers.CharField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField(help_text="Exclusive.")
+    html = serializers.CharField(help_text="The HTML part, with the charts as data: URIs.")
+    text = serializers.CharField(help_text="The plain-text part.")

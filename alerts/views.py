@@ -5,10 +5,14 @@ Thin: forms parse, alerts.services write (and audit), templates render. Members 
 channels, metrics and SLAs and act on events; admins manage reports (T2); every role may
 clear its own notifications.
 """
+from datetime import timedelta
+
 from django import forms
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.generic import TemplateView
 
 from accounts.console import AccountConsoleMixin
@@ -65,7 +69,7 @@ class AlertsPage(AccountConsoleMixin, TemplateView):
         except ApplicationError as exc:
             placed = False
             for field, errors in (exc.errors or {}).items():
-                name = {"type": "kind"}.get(field, field)
+                name = {"type": "kind", "recipients": "recipients_text"}.get(field, field)
                 if name in form.fields:
                     form.add_error(name, [str(e) for e in (errors if isinstance(errors, list) else [errors])])
                     placed = True
@@ -472,6 +476,220 @@ class CustomMetricDeleteView(AlertsPage):
         except ApplicationError as exc:
             messages.error(request, exc.message)
         return redirect("alerts-metrics", account_slug=self.account.slug)
+
+
+# -- SLAs ---------------------------------------------------------------------------------------
+
+class SlaForm(forms.ModelForm):
+    class Meta:
+        model = am.Sla
+        fields = ["name", "objective", "target", "model", "prompt", "window_days", "down_error_rate"]
+        labels = {"target": "Target", "window_days": "Window (days)", "down_error_rate": "Down when failing ≥ (%)"}
+        help_texts = {"target": "Percent for availability and success rate (e.g. 99.9); milliseconds for p95.",
+                      "down_error_rate": "Availability: a minute is down when at least this share of its requests "
+                                         "failed."}
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        _account_choices(self, account)
+        self.fields["model"].empty_label = "Any model"
+
+
+def sla_card(sla):
+    from alerts.services.slas import sla_report
+
+    report = sla_report(sla)
+    unit = "percent" if report["unit"] == "percent" else "ms"
+    pct = report["budget_remaining_pct"]
+    tone = "neutral" if report["status"] == "no_data" else ("ok" if report["status"] == "meeting" else "bad")
+    target = f"≥ {format_value(sla.target, 'percent')}" if unit == "percent" else f"≤ {format_value(sla.target, 'ms')}"
+    return {"sla": sla, "report": report, "value": format_value(report["value"], unit), "target": target,
+            "tone": tone, "bar": max(0.0, min(100.0, pct)) if pct is not None else 0.0,
+            "bar_tone": "bad" if pct is not None and pct < 0 else ("warn" if pct is not None and pct < 25 else ""),
+            "remaining": format_value(report["budget_remaining"], "count") if report["budget_unit"] == "requests"
+            else f"{report['budget_remaining']:.1f}",
+            "total": format_value(report["budget_total"], "count") if report["budget_unit"] == "requests"
+            else f"{report['budget_total']:.1f}"}
+
+
+class SlasView(AlertsPage):
+    template_name = "console/sla_list.html"
+    tab = "slas"
+    title = "SLAs"
+    description = "Service level objectives per model or prompt: status, 30-day compliance and error budget."
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(cards=[sla_card(s) for s in am.Sla.objects.for_account(self.account).select_related("model")],
+                       form=kwargs.get("form") or SlaForm(account=self.account))
+        return context
+
+    def post(self, request, *args, **kwargs):
+        from alerts.services.slas import sla_create
+
+        form = SlaForm(request.POST, account=self.account)
+        if form.is_valid():
+            sla = self.apply(form, lambda: sla_create(self.account, self.actor(), **form.cleaned_data))
+            if sla is not None:
+                messages.success(request, f"Added the SLA “{sla.name}”.")
+                return self.back()
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class SlaView(AlertsPage):
+    template_name = "console/sla_detail.html"
+    tab = "slas"
+    model = am.Sla
+
+    def get_object(self):
+        return get_object_or_404(am.Sla.objects.for_account(self.account).select_related("model"),
+                                 pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        sla = self.get_object()
+        form = kwargs.get("form") or SlaForm(instance=sla, account=self.account)
+        if not self.can_write:
+            for field in form.fields.values():
+                field.disabled = True
+        card = sla_card(sla)
+        unit = "percent" if card["report"]["unit"] == "percent" else "ms"
+        history = [dict(h, shown=format_value(h["value"], unit)) for h in reversed(card["report"]["history"])]
+        context.update(card=card, sla=sla, form=form, title=sla.name, history=history)
+        return context
+
+    def post(self, request, *args, **kwargs):
+        from alerts.services.slas import sla_delete, sla_update
+
+        sla = self.get_object()
+        if request.POST.get("action") == "delete":
+            sla_delete(self.account, self.actor(), sla)
+            messages.success(request, f"Deleted the SLA “{sla.name}”.")
+            return redirect("alerts-slas", account_slug=self.account.slug)
+        form = SlaForm(request.POST, instance=am.Sla.objects.get(pk=sla.pk), account=self.account)
+        if form.is_valid():
+            if self.apply(form, lambda: sla_update(self.account, self.actor(), sla, **form.cleaned_data)):
+                messages.success(request, "Saved the SLA.")
+                return self.back()
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+# -- reports ----------------------------------------------------------------------------------
+
+class ReportForm(forms.ModelForm):
+    recipients_text = forms.CharField(label="Recipients", help_text="E-mail addresses separated by commas.")
+
+    class Meta:
+        model = am.ReportSchedule
+        fields = ["name", "frequency", "send_hour", "enabled"]
+        labels = {"send_hour": "Send at (local hour)"}
+        help_texts = {"frequency": "Daily: the day before. Weekly: Monday to Sunday, sent on Monday. Monthly: sent "
+                                   "on the 1st.", "send_hour": "0–23, in the account's timezone."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["recipients_text"].initial = ", ".join(self.instance.recipients)
+        self.order_fields(["name", "frequency", "recipients_text", "send_hour", "enabled"])
+
+    clean_recipients_text = ChannelForm.clean_recipients_text
+
+    def service_data(self):
+        data = {k: v for k, v in self.cleaned_data.items() if k != "recipients_text"}
+        data["recipients"] = self.cleaned_data["recipients_text"]
+        return data
+
+
+class ReportsPage(AlertsPage):
+    tab = "reports"
+    write_role = Role.ADMIN
+
+
+class ReportsView(ReportsPage):
+    template_name = "console/reports_list.html"
+    title = "Scheduled reports"
+    description = "Daily, weekly and monthly e-mails: key metrics against the previous period, trends, alerts, " \
+                  "recommendations."
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        schedules = am.ReportSchedule.objects.for_account(self.account)
+        context.update(schedules=[{"schedule": sc, "last": sc.runs.order_by("-created_at").first()}
+                                  for sc in schedules],
+                       runs=am.ReportRun.objects.for_account(self.account).select_related("schedule")[:20],
+                       form=kwargs.get("form") or ReportForm())
+        return context
+
+    def post(self, request, *args, **kwargs):
+        from alerts.services.reports import schedule_create
+
+        form = ReportForm(request.POST)
+        if form.is_valid():
+            schedule = self.apply(form, lambda: schedule_create(self.account, self.actor(), **form.service_data()))
+            if schedule is not None:
+                messages.success(request, f"Scheduled “{schedule.name}”.")
+                return self.back()
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class ReportView(ReportsPage):
+    template_name = "console/reports_detail.html"
+    model = am.ReportSchedule
+
+    def get_object(self):
+        return get_object_or_404(am.ReportSchedule.objects.for_account(self.account), pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        from alerts.services.reports import latest_period
+
+        context = super().get_context_data(**kwargs)
+        schedule = self.get_object()
+        form = kwargs.get("form") or ReportForm(instance=schedule)
+        if not self.can_write:
+            for field in form.fields.values():
+                field.disabled = True
+        today = timezone.now().astimezone(self.account.tzinfo).date()
+        start, end = latest_period(schedule.frequency, today)
+        context.update(schedule=schedule, form=form, title=schedule.name, runs=schedule.runs.all()[:30],
+                       period_start=start, period_last=end - timedelta(days=1))
+        return context
+
+    def post(self, request, *args, **kwargs):
+        from alerts.services.reports import report_send_now, schedule_delete, schedule_update
+
+        schedule = self.get_object()
+        action = request.POST.get("action")
+        if action == "send":
+            run = report_send_now(self.account, self.actor(), schedule)
+            if run.status == am.ReportRun.Status.SENT:
+                messages.success(request, f"Sent to {', '.join(run.recipients)}.")
+            else:
+                messages.error(request, f"Could not send: {run.error}")
+            return self.back()
+        if action == "delete":
+            schedule_delete(self.account, self.actor(), schedule)
+            messages.success(request, f"Deleted the report “{schedule.name}”.")
+            return redirect("alerts-reports", account_slug=self.account.slug)
+        form = ReportForm(request.POST, instance=am.ReportSchedule.objects.get(pk=schedule.pk))
+        if form.is_valid():
+            if self.apply(form, lambda: schedule_update(self.account, self.actor(), schedule, **form.service_data())):
+                messages.success(request, "Saved the report.")
+                return self.back()
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class ReportPreviewView(ReportsPage):
+    """The e-mail as recipients would see it (charts inline as data: URIs), for the latest complete period."""
+
+    model = am.ReportSchedule
+
+    def get(self, request, *args, **kwargs):
+        from alerts.services.reports import report_preview
+
+        schedule = get_object_or_404(am.ReportSchedule.objects.for_account(self.account), pk=kwargs["pk"])
+        response = HttpResponse(report_preview(schedule)["html"])
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        return response
 
 
 # -- notifications (the bell) ----------------------------------------------------------------
