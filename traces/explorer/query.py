@@ -169,6 +169,8 @@ def trace_page(q: ExplorerQuery, *, cursor: str | None = None, size: int = DEFAU
         # The boundary row itself is the reader's last row: shift the id so it is included.
         token = encode_cursor(boundary[0], boundary[1] + (-1 if descending else 1), back, sort_key)
         next_cursor, prev_cursor = (None, token) if forwards else (token, None)
+    for row in rows:
+        del row["id"]  # internal: only the cursors carry it
     return {"results": rows, "next_cursor": next_cursor, "previous_cursor": prev_cursor}
 
 

@@ -2,17 +2,34 @@
 
 import django.db.models.deletion
 from django.conf import settings
-from django.contrib.postgres.operations import (AddIndexConcurrently, BtreeGinExtension, RemoveIndexConcurrently,
-                                                TrigramExtension)
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
 
 # The explorer's search (X1): request ID or text, always together with the account. btree_gin
 # lets the account id lead the trigram index; traces/explorer/query.py SEARCH_TEXT must stay
 # the same expression or the planner cannot use it.
-SEARCH_INDEX = (
-    "CREATE INDEX CONCURRENTLY IF NOT EXISTS trace_search_trgm ON traces_trace USING gin "
-    "(account_id, (request_id::text || ' ' || coalesce(input, '') || ' ' || coalesce(output, '')) gin_trgm_ops)"
-)
+SEARCH_TEXT = "(request_id::text || ' ' || coalesce(input, '') || ' ' || coalesce(output, ''))"
+
+
+def create_search_index(apps, schema_editor):
+    """The trigram index where the server has the contrib extensions (any packaged PostgreSQL);
+    the embedded server has none, and there search reads the account's rows instead."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_available_extensions WHERE name IN ('pg_trgm', 'btree_gin')")
+        available = {row[0] for row in cursor.fetchall()}
+    if "pg_trgm" not in available:
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    columns = f"{SEARCH_TEXT} gin_trgm_ops"
+    if "btree_gin" in available:
+        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
+        columns = f"account_id, {columns}"
+    schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS trace_search_trgm ON traces_trace USING gin "
+                          f"({columns})")
+
+
+def drop_search_index(apps, schema_editor):
+    schema_editor.execute("DROP INDEX CONCURRENTLY IF EXISTS trace_search_trgm")
 
 
 class Migration(migrations.Migration):
@@ -27,9 +44,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
-        BtreeGinExtension(),
-        migrations.RunSQL(SEARCH_INDEX, "DROP INDEX CONCURRENTLY IF EXISTS trace_search_trgm"),
+        migrations.RunPython(create_search_index, drop_search_index),
         migrations.CreateModel(
             name='ExplorerPreference',
             fields=[
