@@ -640,8 +640,9 @@
       ? `<div class="tx-bar-track" role="progressbar" aria-label="Export progress" aria-valuemin="0" aria-valuemax="100"${pct !== null ? ` aria-valuenow="${pct}"` : ""}>
            <div class="tx-bar-fill${pct === null ? " indeterminate" : ""}${job.status === "succeeded" ? " done" : ""}" style="${pct !== null ? `width:${pct}%` : ""}"></div></div>` : "";
     const tone = { succeeded: "ok", failed: "bad", cancelled: "warn", running: "info", queued: "neutral" }[job.status];
+    const mine = job.created_by === D.user;
     const actions = active
-      ? `<button class="btn small danger" type="button" data-cancel="${job.id}">${icon("stop")}Cancel</button>`
+      ? (mine ? `<button class="btn small danger" type="button" data-cancel="${job.id}">${icon("stop")}Cancel</button>` : "")
       : job.download_url ? `<a class="btn small" href="${downloadUrl(job)}" data-download="${job.id}" download>${icon("download")}Download</a>` : "";
     const who = job.created_by && job.created_by !== D.user ? ` · by ${esc(job.created_by)}` : "";
     return `<li data-job="${job.id}" data-status="${job.status}">

@@ -119,6 +119,13 @@ def test_each_user_sees_cancels_and_downloads_only_their_own(account, other_acco
         assert people[role].get(f"{URL}/{job['id']}/download").status_code == 200
     assert mine.get(f"{URL}/{job['id']}/download").status_code == 200
     assert mine.get(f"{URL}/{job['id']}").json()["status"] == "succeeded"
+    # Admins see a running export of someone else's but cannot cancel it: one user's cancellation
+    # never touches another's export (002).
+    running = mine.post(URL, {}, format="json").json()
+    response = people[Role.ADMIN].post(f"{URL}/{running['id']}/cancel")
+    assert response.status_code == 403 and "Only whoever started" in response.json()["message"]
+    assert ExportJob.objects.get(pk=running["id"]).status == "queued"
+    assert mine.post(f"{URL}/{running['id']}/cancel").json()["status"] == "cancelled"
 
 
 def test_cancel_before_the_worker_starts_means_no_run_and_no_file(account, people, media):

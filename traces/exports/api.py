@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, renderers, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
@@ -87,10 +88,17 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Account
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(operation_id="exports_cancel", request=None,
-                   responses={200: ExportJobSerializer, 404: ERROR_BODY, 409: ERROR_BODY})
+                   responses={200: ExportJobSerializer, 403: ERROR_BODY, 404: ERROR_BODY, 409: ERROR_BODY},
+                   description="Cancel a queued or running export you started; the worker stops at the next "
+                               "chunk and keeps no file.")
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        job = services.export_cancel(self.account, self.actor, self.get_object())
+        job = self.get_object()
+        mine = job.api_key_id == self.api_key.pk if self.api_key else job.created_by_id == request.user.pk
+        if not mine:
+            # Admins see everyone's exports, but one user's cancellation never touches another's (002).
+            raise PermissionDenied("Only whoever started an export can cancel it.")
+        job = services.export_cancel(self.account, self.actor, job)
         return Response(self.get_serializer(job).data)
 
     @extend_schema(operation_id="exports_download",
