@@ -70,7 +70,7 @@ def requests_chart(points, hourly, tz) -> bytes:
         bad = [p["failed_requests"] for p in points]
         ax.bar(xs, ok, width=_bar_width(hourly), color=GREEN, label="Successful")
         ax.bar(xs, bad, width=_bar_width(hourly), bottom=ok, color=RED, label="Failed")
-        ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=2, bbox_to_anchor=(0.0, 1.02))
+        ax.legend(loc="lower right", fontsize=7.5, frameon=False, ncol=2, bbox_to_anchor=(1.0, 1.0))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     else:
         _no_data(ax)
@@ -85,7 +85,7 @@ def latency_chart(points, hourly, tz) -> bytes:
         ax.plot(xs, [p["p50_latency_ms"] for p in shown], color=MUTED, linewidth=1.4, label="p50")
         ax.plot(xs, [p["p95_latency_ms"] for p in shown], color=BRAND, linewidth=2, marker="o", markersize=3,
                 label="p95")
-        ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=2, bbox_to_anchor=(0.0, 1.02))
+        ax.legend(loc="lower right", fontsize=7.5, frameon=False, ncol=2, bbox_to_anchor=(1.0, 1.0))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f} ms"))
         ax.set_ylim(bottom=0)
     else:

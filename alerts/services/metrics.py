@@ -81,6 +81,8 @@ def format_value(value, unit: str) -> str:
         return "no data"
     if unit == "usd":
         return f"${value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 1 else f"${value:,.2f}"
+    if unit == "ms" and abs(value) >= 100:
+        return f"{value:,.0f} ms"
     text = f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
     return text + UNIT_SUFFIX.get(unit, "")
 

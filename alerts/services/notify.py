@@ -60,7 +60,8 @@ def message(event: AlertEvent, transition: str) -> dict:
         lines.append(f"Resolved {how}.")
         if event.note:
             lines.append(f"Post-mortem: {event.note}")
-    return {"title": title, "text": " ".join(lines), "verb": verb, "unit": unit}
+    return {"title": title, "short_title": f"{event.rule_name}: {verb}", "text": " ".join(lines), "verb": verb,
+            "unit": unit}
 
 
 def webhook_payload(event: AlertEvent, transition: str, at=None) -> dict:
@@ -112,7 +113,7 @@ def deliver_in_app(delivery: Delivery) -> None:
     event = delivery.event
     text = message(event, delivery.transition)
     Notification.objects.bulk_create(
-        [Notification(account=delivery.account, event=event, delivery=delivery, title=text["title"],
+        [Notification(account=delivery.account, event=event, delivery=delivery, title=text["short_title"],
                       body=text["text"], severity=event.severity)], ignore_conflicts=True)
     delivery.status = DeliveryStatus.DELIVERED
     delivery.attempts = 1

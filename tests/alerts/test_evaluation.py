@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from accounts.models import Role
-from alerts.models import AlertEvent, AlertRule, Channel, Delivery, Notification
+from alerts.models import AlertEvent, AlertRule, Delivery, Notification
 from alerts.services import rules as rule_services
 from alerts.services.evaluation import alerts_evaluate_due, event_resolve
 from accounts.services import Actor

@@ -104,6 +104,7 @@ def test_sent_once_per_period_at_the_local_hour_with_charts(kolkata, smtp_server
     runs = reports_send_due(local(monday, 9, 0))
     assert len(runs) == 1
     run = ReportRun.objects.get(pk=runs[0])
+    assert run.schedule_id == schedule.pk
     assert (run.period_start, run.period_end, run.kind) == (WEEK, monday, "scheduled")
     # Beat again, later that day, the next days: the period has its run.
     for later in (local(monday, 9, 5), local(monday, 23), local(monday + timedelta(days=3), 9)):
