@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.views import ConsolePage
-from analytics.models import DailyRollup, HourlyRollup
+from django.contrib.postgres.aggregates import ArrayAgg
+
+from analytics.models import DailyRollup
 from dashboards import catalog
 from dashboards.models import Dashboard
 from models_registry.models import Model
@@ -34,13 +36,12 @@ def range_context(query, account, default="last_7d") -> dict:
     return {"presets": presets, "preset": preset, "start": start, "end": end, "today": today}
 
 
-def dimension_values(account, field: str, limit: int = 200) -> list[str]:
-    """Values of one rollup dimension seen in the account's traffic, for filter menus."""
-    values = set()
-    for model in (DailyRollup, HourlyRollup):
-        values.update(model.objects.for_account(account).exclude(**{field: ""})
-                      .values_list(field, flat=True).distinct()[:limit])
-    return sorted(values, key=str.lower)[:limit]
+def dimension_values(account, *fields: str, limit: int = 200) -> dict[str, list[str]]:
+    """Values of rollup dimensions seen in the account's traffic, for filter menus: one pass
+    over the daily rollups (every local day has them, today's included)."""
+    found = DailyRollup.objects.for_account(account).aggregate(
+        **{field: ArrayAgg(field, distinct=True, default=[]) for field in fields})
+    return {field: sorted((v for v in found[field] if v), key=str.lower)[:limit] for field in fields}
 
 
 class AnalyticsPage(ConsolePage):
@@ -56,13 +57,10 @@ class AnalyticsPage(ConsolePage):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        options = {}
-        for name in self.filter_names:
-            if name == "model":
-                options[name] = list(Model.objects.for_account(self.account).order_by("name")
-                                     .values_list("name", flat=True))
-            else:
-                options[name] = dimension_values(self.account, name)
+        options = dimension_values(self.account, *[n for n in self.filter_names if n != "model"])
+        if "model" in self.filter_names:
+            options["model"] = list(Model.objects.for_account(self.account).order_by("name")
+                                    .values_list("name", flat=True))
         context.update(
             range=range_context(self.request.GET, self.account),
             filter_fields=[{"name": name, "label": FILTER_LABELS.get(name, name), "options": options[name],
@@ -135,11 +133,10 @@ class ProductionPage(AnalyticsPage):
         from models_registry.models import DeploymentVersion
 
         return {"compare_options": {
-            "prompt": dimension_values(self.account, "prompt"),
+            **dimension_values(self.account, "prompt", "prompt_version"),
             "model": list(Model.objects.for_account(self.account).order_by("name").values_list("name", flat=True)),
             "version": sorted(set(DeploymentVersion.objects.for_account(self.account)
                                   .values_list("version", flat=True))),
-            "prompt_version": dimension_values(self.account, "prompt_version"),
         }}
 
 
@@ -179,8 +176,8 @@ def filter_values(account) -> dict:
     """Known values of each filter, offered while typing a widget's filters."""
     from models_registry.models import Connection, Deployment, DeploymentVersion, ModelType
 
-    values = {name: dimension_values(account, name, limit=100)
-              for name in ("provider", "source_type", "source", "module", "feature", "prompt", "prompt_version")}
+    values = dimension_values(account, "provider", "source_type", "source", "module", "feature", "prompt",
+                              "prompt_version", limit=100)
     values.update(
         model=list(Model.objects.for_account(account).order_by("name").values_list("name", flat=True)),
         deployment=sorted(set(Deployment.objects.for_account(account).values_list("name", flat=True))),

@@ -70,7 +70,7 @@
     const rows = body.rows.slice(0, 7);
     if (!rows.length) { box.innerHTML = ""; box.append(MP.el("div", { class: "chart-box short" })); MP.empty(box.firstChild); return; }
     const top = rows[0].total_requests || 1;
-    const table = MP.el("table", { class: "data compact" },
+    const table = MP.el("table", { class: "data dense" },
       MP.el("thead", {}, MP.el("tr", {}, MP.el("th", { text: "Model" }), MP.el("th", { class: "num", text: "Requests" }),
                                    MP.el("th", { class: "num", text: "Success" }))),
       MP.el("tbody", {}, rows.map((r) => MP.el("tr", {},

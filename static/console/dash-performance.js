@@ -71,7 +71,11 @@
     document.querySelectorAll("tr.selected").forEach((tr) => tr.classList.remove("selected"));
     const tr = document.querySelector(`tr[data-row="${CSS.escape(`${row.model}\u0000${row.feature}`)}"]`);
     if (tr) tr.classList.add("selected");
-    detail().then(() => document.querySelector("[data-detail]").scrollIntoView({ behavior: "instant", block: "start" }));
+    detail().then(() => {
+      // Below the sticky top bar.
+      const top = document.querySelector("[data-detail]").getBoundingClientRect().top + window.scrollY - 76;
+      window.scrollTo({ top: Math.max(0, top), behavior: "instant" });
+    });
   }
 
   async function detail() {

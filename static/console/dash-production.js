@@ -49,7 +49,8 @@
         MP.line("Peak RPM", b.requests.map((p) => p.peak_rpm), COLORS.warn, { yAxisID: "y2", borderDash: [4, 3], pointRadius: 0 }),
       ] },
       options: { scales: { x: MP.xAxis(), y: MP.axis(fmt.count),
-                           y2: MP.axis(fmt.count, { position: "right", grid: { display: false }, title: { display: true, text: "Peak RPM" } }) } },
+                           y2: MP.axis(fmt.count, { position: "right", grid: { display: false }, title: { display: true, text: "Peak RPM" },
+                                                      ticks: { precision: 0, callback: (v) => fmt.count(v) } }) } },
     }, has);
     const sr = b.success_rate;
     MP.chart("success", {

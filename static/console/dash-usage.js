@@ -46,7 +46,8 @@
       for (let h = 0; h < 24; h++) {
         const c = at.get(`${d}-${h}`);
         const share = c ? c.requests / max : 0;
-        const tip = c ? `${WEEKDAYS[d - 1]} ${String(h).padStart(2, "0")}:00–${String(h + 1).padStart(2, "0")}:00 · ${fmt.count(c.requests)} requests · ${fmt.count(c.active_users)} users`
+        const users = c && typeof c.active_users === "number" ? ` · ${fmt.count(c.active_users)} users` : "";
+        const tip = c ? `${WEEKDAYS[d - 1]} ${String(h).padStart(2, "0")}:00–${String(h + 1).padStart(2, "0")}:00 · ${fmt.count(c.requests)} requests${users}`
                       : `${WEEKDAYS[d - 1]} ${String(h).padStart(2, "0")}:00 · no requests`;
         grid.append(el("span", {
           class: "hm-cell", "data-tip": tip, "data-requests": c ? c.requests : 0, "data-cell": `${d}-${h}`,

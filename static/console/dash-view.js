@@ -130,6 +130,7 @@
       const filters = document.querySelector("[data-board-filters]");
       filters.replaceChildren(...Object.entries(board.filters || {}).map(([k, v]) => el("span", { class: "badge info", text: `${k}: ${v}` })));
       if (filters.childElementCount) filters.prepend(el("span", { class: "muted", style: "font-size:12.5px", text: "Every widget filters on" }));
+      filters.hidden = filters.childElementCount === 0;
       if (!board.widgets.length) {
         grid.replaceChildren(el("div", { class: "card span-3" }));
         grid.firstChild.innerHTML = "";

@@ -142,6 +142,7 @@
           document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
         } catch (err) {
           showError(document, err.message || String(err));
+          document.querySelectorAll(".loading").forEach((n) => { n.textContent = "Not loaded: see the message above."; });
           document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
         } finally {
           if (refresh) refresh.classList.remove("refreshing");
@@ -163,7 +164,12 @@
     if (bar) bind(bar, state, (s, name) => { url.set(s); if (name !== "live") run(); });
     if (refresh) refresh.addEventListener("click", run);
     if (liveBox && live) {
-      liveBox.addEventListener("change", () => { setLive(liveBox.checked); if (liveBox.checked) run(); });
+      liveBox.addEventListener("change", () => {
+        if (liveBox.checked) state.live = "1"; else delete state.live;
+        url.set(state);
+        setLive(liveBox.checked);
+        if (liveBox.checked) run();
+      });
       setLive(state.live === "1");
     }
     run();
@@ -187,6 +193,8 @@
     const at = new Date(body.as_of);
     el.querySelector("[data-as-of-text]").textContent = `As of ${fmt.time(at)}`;
     el.dataset.asOf = body.as_of;
+    // The exact period shown, so a reader (or a test) can ask the API for the same numbers.
+    if (body.period) { el.dataset.start = body.period.start; el.dataset.end = body.period.end; }
     el.classList.toggle("fresh", Date.now() - at.getTime() < 5 * 60 * 1000);
     el.title = `Rollups brought up to date at ${fmt.dateTime(at)} (${TZ}); fetched ${fmt.dateTime(new Date())}`;
   }
@@ -270,7 +278,7 @@
       return;
     }
     const up = pct > 0;
-    const flat = Math.abs(pct) < 0.005;
+    const flat = Math.abs(pct) < 0.05; // shows as 0.0 %
     const good = flat ? null : (up === goodWhenUp);
     el.className = `change${good === null ? "" : good ? " good" : " bad"}`;
     el.textContent = `${flat ? "±" : up ? "▲" : "▼"} ${Math.abs(pct) > 999 ? ">999" : N1.format(Math.abs(pct))}%`;
@@ -313,6 +321,7 @@
     d.plugins.tooltip.cornerRadius = 7;
     d.elements.line.borderWidth = 2;
     d.elements.line.tension = 0.25;
+    d.elements.line.cubicInterpolationMode = "monotone"; // no overshoot below zero or past the data
     d.elements.point.radius = 2;
     d.elements.point.hoverRadius = 5;
     d.elements.bar.borderRadius = 3;

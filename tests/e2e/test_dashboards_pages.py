@@ -3,11 +3,15 @@ errors, draws its charts, shows the API's figures for the same selection, keeps 
 the URL, and behaves as the seeds describe (sorting, row detail, tabs, expanded widgets, Live,
 Compare, Cohorts, the heat map, empty states). Screenshots: docs/img/dashboard-*.png."""
 import re
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.dashboards.e2e_support import api, chart_points, ingest_now, loaded, no_errors, number, seed, sign_in
+from tests.dashboards.e2e_support import (api, chart_points, ingest_now, loaded, no_errors, number, seed,
+                                          shown_period, sign_in)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +21,7 @@ def query(page):
 
 
 def test_overview_kpis_charts_and_live_mode(live_server, page, shot):
-    acme = seed()
+    acme = seed(days=13)  # a previous period to compare with
     page.clock.install()
     sign_in(page, live_server.url)
     # The console's home is the overview.
@@ -26,8 +30,9 @@ def test_overview_kpis_charts_and_live_mode(live_server, page, shot):
     assert page.locator("h1").inner_text() == "Overview"
     assert page.locator("[data-testid=page-preset]").input_value() == "last_7d"
 
-    summary = api(page, "analytics/overview?preset=last_7d")["body"]
-    metrics = api(page, "metrics?preset=last_7d")["body"]["metrics"]
+    period = shown_period(page)
+    summary = api(page, f"analytics/overview?{period}")["body"]
+    metrics = api(page, f"metrics?{period}")["body"]["metrics"]
     shown = page.locator("[data-kpi=total_requests] [data-value]").inner_text()
     assert int(number(shown)) == summary["current"]["total_requests"] == metrics["total_requests"] > 1000
     assert number(page.locator("[data-kpi=success_rate] [data-value]").inner_text()) == \
@@ -37,18 +42,34 @@ def test_overview_kpis_charts_and_live_mode(live_server, page, shot):
     assert band in ("healthy", "warning", "critical")
     assert f"health-{band}" in page.locator("[data-kpi=success_rate]").get_attribute("class")
     change = page.locator("[data-kpi=total_requests] [data-change]").inner_text()
-    assert re.match(r"^[▲▼±] (>?[\d.,]+)%$", change), change
+    expected = summary["change"]["total_requests"]
+    one_place = Decimal(str(abs(expected))).quantize(Decimal("0.1"), ROUND_HALF_UP)  # as Intl rounds
+    assert change == f"{'▲' if expected > 0 else '▼'} {one_place:,}%".replace(".0%", "%"), (change, expected)
+    assert page.locator("[data-kpi=total_requests] [data-previous]").inner_text() == \
+        f"was {summary['previous']['total_requests']:,}"
     for key in ("requests", "cost", "latency"):
         assert chart_points(page, f"[data-chart={key}]") >= 7, key
     assert page.locator("[data-table=models] tbody tr").count() >= 5
     assert "As of" in page.locator("[data-testid=as-of]").inner_text()
     shot(page, "dashboard-overview")
 
-    # Live: every 30 s the page fetches again and shows what arrived since.
-    before = int(number(shown))
+    # The range lives in the URL: a link reproduces the view.
+    page.select_option("[data-testid=page-preset]", "today")
+    loaded(page, 2)
+    assert query(page)["preset"] == "today"
+    today = api(page, "metrics?preset=today")["body"]["metrics"]["total_requests"]
+    page.goto(page.url)
+    loaded(page)
+    assert page.locator("[data-testid=page-preset]").input_value() == "today"
+    before = int(number(page.locator("[data-kpi=total_requests] [data-value]").inner_text()))
+    assert before == today
+
+    # Live: every 30 s the page fetches again and shows what arrived since ("today" starts at
+    # local midnight, so only the new requests change the count).
     page.locator("[data-testid=live]").check()
     runs = loaded(page, 2)
     assert page.locator("[data-live-label]").get_attribute("class").endswith("on")
+    assert query(page)["live"] == "1"
     ingest_now(acme, 7)
     page.clock.fast_forward(31_000)
     loaded(page, runs + 1)
@@ -59,16 +80,6 @@ def test_overview_kpis_charts_and_live_mode(live_server, page, shot):
     page.clock.fast_forward(65_000)
     page.wait_for_timeout(200)
     assert loaded(page) == runs  # Live off: no more refreshes
-
-    # The range lives in the URL: a link reproduces the view.
-    page.select_option("[data-testid=page-preset]", "today")
-    loaded(page, runs + 1)
-    assert query(page)["preset"] == "today"
-    today = api(page, "metrics?preset=today")["body"]["metrics"]["total_requests"]
-    page.goto(page.url)
-    loaded(page)
-    assert page.locator("[data-testid=page-preset]").input_value() == "today"
-    assert int(number(page.locator("[data-kpi=total_requests] [data-value]").inner_text())) == today
     no_errors(page)
 
 
@@ -118,6 +129,8 @@ def test_performance_table_sorts_filters_and_opens_a_row(live_server, page, shot
         assert chart_points(page, f"[data-chart={key}]") >= 7, key
     detail = api(page, "analytics/performance/detail?preset=last_7d&model=gpt-4o&feature=Chatbot")["body"]
     assert chart_points(page, "[data-chart=trend]") == 2 * len(detail["points"])
+    page.mouse.move(5, 5)
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "dashboard-performance")
 
     # The link reproduces the view: filter, sort and the open row.
@@ -192,6 +205,7 @@ def test_model_analytics_tabs_filters_and_expanded_widgets(live_server, page, sh
     # Scaling on a single day: the red max-replicas line; hardware named.
     page.select_option("[data-testid=page-preset]", "today")
     loaded(page, 3)
+    assert page.locator("[data-scope-note]").inner_text() == "Hourly points"  # a single day shows hours (D1)
     labels = page.evaluate("Chart.getChart(document.querySelector('[data-chart=scaling] canvas')).data.datasets"
                            ".map(d => d.label)")
     assert any(label.startswith("Max replicas") for label in labels)
@@ -260,16 +274,23 @@ def test_production_compare_cohorts_and_live(live_server, page, shot):
     assert shown == {("New users" if c["cohort"] == "new" else "Returning users"): c["users"] for c in cohorts if c["users"]}
     page.locator("[data-by=feature]").click()
     page.wait_for_function("document.querySelectorAll('[data-testid=cohorts-table] tbody tr').length === 6")
+    page.locator("[data-testid=compare-card]").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, document.querySelector('[data-testid=compare-card]').getBoundingClientRect().top - 80)")
+    shot(page, "dashboard-production-compare")
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "dashboard-production")
 
-    # Live refresh brings new traffic in.
+    # Live refresh brings new traffic in (on "today", whose start doesn't slide).
     runs = loaded(page)
+    page.select_option("[data-testid=page-preset]", "today")
+    runs = loaded(page, runs + 1)
+    before = int(number(page.locator("[data-kpi=total_requests] [data-value]").inner_text()))
     page.locator("[data-testid=live]").check()
     runs = loaded(page, runs + 1)
     ingest_now(acme, 4)
     page.clock.fast_forward(31_000)
     loaded(page, runs + 1)
-    assert int(number(page.locator("[data-kpi=total_requests] [data-value]").inner_text())) == k["total_requests"] + 4
+    assert int(number(page.locator("[data-kpi=total_requests] [data-value]").inner_text())) == before + 4
     no_errors(page)
 
 
@@ -287,6 +308,7 @@ def test_usage_and_quality(live_server, page, shot):
     cells = page.locator("[data-testid=heatmap] .hm-cell")
     assert cells.count() == 168
     busiest = max(usage["heatmap"], key=lambda c: c["requests"])
+    shot(page, "dashboard-usage")
     cell = page.locator(f"[data-cell='{busiest['weekday']}-{busiest['hour']}']")
     assert int(cell.get_attribute("data-requests")) == busiest["requests"]
     cell.hover()
@@ -297,15 +319,32 @@ def test_usage_and_quality(live_server, page, shot):
     assert rates.count() == 5
     assert number(page.locator("[data-rate=acceptance_rate] .value").inner_text()) == \
         pytest.approx(usage["acceptance_rate"], abs=0.006)
-    shot(page, "dashboard-usage")
+    page.mouse.move(5, 5)
+    page.evaluate("window.scrollBy(0, document.querySelector('[data-testid=widget-heatmap]').getBoundingClientRect().top - 80)")
+    shot(page, "dashboard-usage-quality")
 
     # A feature filter; then a range with no traffic shows empty states.
     page.select_option("[data-testid=filter-feature]", "Chatbot")
     loaded(page, 2)
     assert int(number(page.locator("[data-kpi=active_users] [data-value]").inner_text())) == \
         api(page, "analytics/usage?preset=last_7d&feature=Chatbot")["body"]["active_users"]
-    page.select_option("[data-testid=page-preset]", "last_year")
+    # A custom range of local dates: the two date inputs, applied together.
+    today = datetime.now(ZoneInfo("Asia/Kolkata")).date()
+    start, end = (today - timedelta(days=3)).isoformat(), (today - timedelta(days=1)).isoformat()
+    page.select_option("[data-testid=page-preset]", "custom")
+    page.fill("#page-start", start)
+    page.fill("#page-end", end)
+    page.locator("[data-apply-range]").click()
     loaded(page, 3)
+    assert (query(page)["preset"], query(page)["start"], query(page)["end"]) == ("custom", start, end)
+    custom = api(page, f"analytics/usage?start={start}&end={end}&feature=Chatbot")["body"]
+    assert int(number(page.locator("[data-kpi=total_requests] [data-value]").inner_text())) == custom["total_requests"] > 0
+    page.goto(page.url)
+    loaded(page)
+    assert page.locator("#page-start").input_value() == start and page.locator("#page-end").is_visible()
+
+    page.select_option("[data-testid=page-preset]", "last_year")
+    loaded(page, 2)
     assert page.locator("[data-chart=adoption] [data-testid=empty]").is_visible()
     assert page.locator("[data-heatmap] [data-testid=empty]").is_visible()
     assert page.locator("canvas").count() == 0
