@@ -49,7 +49,8 @@ def message(event: AlertEvent, transition: str) -> dict:
     condition = f"{OPERATOR_TEXT[event.operator]} {format_value(event.threshold, unit)}"
     title = f"[{event.severity.upper()}] {event.rule_name}: {verb}"
     value = event.last_value if event.last_value is not None and transition != Transition.FIRED else event.value
-    lines = [f"{metric_text(event)} is {format_value(value, unit)} (condition {condition}) for {scope_text(event.scope)}."]
+    lines = [f"{metric_text(event)} is {format_value(value, unit)} (condition {condition}) "
+             f"for {scope_text(event.scope)}."]
     if event.baseline_value is not None:
         lines.append(f"Baseline (same time, previous weeks): {format_value(event.baseline_value, unit)}.")
     if transition == Transition.ACKNOWLEDGED and event.acknowledged_by_id:

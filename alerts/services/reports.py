@@ -130,7 +130,8 @@ def recommendations(account, cur_sel, prev_sel, current) -> list[str]:
         if err >= 1.0:
             parts.append(f"error rate {old['error_rate']:.1f}% → {row['error_rate']:.1f}%")
         if rel >= 0.2:
-            parts.append(f"p95 {format_value(old['p95_latency_ms'], 'ms')} → {format_value(row['p95_latency_ms'], 'ms')}")
+            parts.append(f"p95 {format_value(old['p95_latency_ms'], 'ms')} → "
+                         f"{format_value(row['p95_latency_ms'], 'ms')}")
         tips.append(f"{what} {row['key']} got worse than in the previous period: {', '.join(parts)}. "
                     "Compare it with the version before and roll back if needed.")
     if current["total_requests"] and current["success_rate"] < 95:
@@ -171,7 +172,8 @@ def report_build(account, frequency: str, start_date, end_date) -> dict:
     return {
         "account": account, "frequency": frequency, "label": label, "period_text": period_text,
         "start_date": start_date, "end_date": end_date, "start": start, "end": end,
-        "previous_text": f"{prev_start_date.strftime('%-d %b')} – {(prev_end_date - timedelta(days=1)).strftime('%-d %b %Y')}",
+        "previous_text": f"{prev_start_date.strftime('%-d %b')} – "
+                         f"{(prev_end_date - timedelta(days=1)).strftime('%-d %b %Y')}",
         "current": current, "previous": previous, "metrics": rows, "points": points, "hourly": hourly,
         "events": events, "events_critical": sum(1 for e in events if e.severity == Severity.CRITICAL),
         "events_open": sum(1 for e in events if e.is_open), "slas": slas,

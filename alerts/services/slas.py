@@ -171,7 +171,8 @@ def sla_create(account, actor, **data) -> Sla:
     if Sla.objects.for_account(account).filter(name=sla.name).exists():
         raise ApplicationError("An SLA of this name exists.", {"name": ["already used in this account"]})
     sla.save()
-    audit_record(account, actor, "sla.created", sla, name=sla.name, objective=sla.objective, objective_target=sla.target)
+    audit_record(account, actor, "sla.created", sla, name=sla.name, objective=sla.objective,
+                 objective_target=sla.target)
     return sla
 
 

@@ -14,12 +14,14 @@ from alerts.services.metrics import BASE_METRICS
 from models_registry.models import Connection, Deployment, DeploymentVersion, Model
 
 
-TABS = [("rules", "Rules", "alerts"), ("events", "Events", "alerts-events"), ("channels", "Channels", "alerts-channels"),
+TABS = [("rules", "Rules", "alerts"), ("events", "Events", "alerts-events"),
+        ("channels", "Channels", "alerts-channels"),
         ("metrics", "Custom metrics", "alerts-metrics"), ("slas", "SLAs", "alerts-slas"),
         ("reports", "Reports", "alerts-reports")]
 SEVERITY_TONES = {"critical": "bad", "warning": "warn", "info": "info"}
 STATUS_TONES = {"firing": "bad", "acknowledged": "warn", "resolved": "ok"}
-STATE_TONES = {"firing": "bad", "acknowledged": "warn", "pending": "warn", "ok": "ok", "no_data": "neutral", "": "neutral"}
+STATE_TONES = {"firing": "bad", "acknowledged": "warn", "pending": "warn", "ok": "ok", "no_data": "neutral",
+               "": "neutral"}
 DELIVERY_TONES = {"delivered": "ok", "failed": "bad", "pending": "warn"}
 
 

@@ -190,7 +190,8 @@ def test_deleting_a_rule_keeps_its_history(account, member_client):
 
 
 def test_custom_metrics_parse_safely(account, member_client):
-    ok = member_client.post("/api/v1/custom-metrics", {"name": "customer_satisfaction", "label": "Customer Satisfaction",
+    ok = member_client.post("/api/v1/custom-metrics", {"name": "customer_satisfaction",
+                                                       "label": "Customer Satisfaction",
                                                        "formula": "(thumbs_up / (thumbs_up + thumbs_down)) × 100",
                                                        "unit": "percent"}, format="json")
     assert ok.status_code == 201, ok.json()
@@ -234,7 +235,8 @@ def test_event_actions_need_members_and_valid_states(account, member_of, session
     assert again.status_code == 409
     done = member_client.post(f"/api/v1/alert-events/{event.pk}/resolve", {"note": "Bad deploy; rolled back."},
                               format="json").json()
-    assert done["status"] == "resolved" and done["resolution"] == "manual" and done["note"] == "Bad deploy; rolled back."
+    assert done["status"] == "resolved" and done["resolution"] == "manual"
+    assert done["note"] == "Bad deploy; rolled back."
     assert done["resolved_by"] == "member@acme.test"
     assert member_client.post(f"/api/v1/alert-events/{event.pk}/resolve", {"note": "x"}, format="json").status_code \
         == 409

@@ -128,8 +128,8 @@ def test_create_a_rule_then_act_on_its_event(account, member_of):
     assert event.status == "acknowledged"
     response = member.post(event_url, {"action": "resolve", "note": ""})
     assert response.status_code == 200 and "required: cause and prevention" in response.content.decode()
-    assert member.post(event_url, {"action": "resolve", "note": "Cold cache after deploy; warm it first."}).status_code \
-        == 302
+    response = member.post(event_url, {"action": "resolve", "note": "Cold cache after deploy; warm it first."})
+    assert response.status_code == 302
     event.refresh_from_db()
     assert event.status == "resolved" and event.note.startswith("Cold cache")
     assert "Cold cache" in member.get(event_url).content.decode()
@@ -163,3 +163,62 @@ def test_channel_form_shows_the_secret_once(account, member_of):
     assert response.status_code == 200 and "valid email" in response.content.decode()
     response = member.post(url, {"name": "mail", "kind": "email", "recipients_text": ""})
     assert response.status_code == 200 and "at least one address" in response.content.decode()
+
+
+def test_edit_mute_and_tune_from_the_console(account, member_of):
+    member = login(member_of(account, Role.MEMBER))
+    slug = account.slug
+    member.get(reverse("alerts", kwargs={"account_slug": slug}))
+    spike = AlertRule.objects.for_account(account).get(detector="traffic_spike")
+    url = reverse("alerts-rule", kwargs={"account_slug": slug, "pk": spike.pk})
+    form = {"name": "ignored", "metric_choice": "error_rate", "operator": "lt", "threshold": "3",
+            "window_minutes": "30", "duration_minutes": "10", "min_requests": "50", "severity": "critical",
+            "channels": [c.pk for c in spike.channels.all()]}
+    response = member.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    spike.refresh_from_db()
+    # Tuned; what makes it the traffic-spike detector stays.
+    assert (spike.threshold, spike.window_minutes, spike.duration_minutes, spike.min_requests, spike.severity) == \
+        (3.0, 30, 10, 50, "critical")
+    assert (spike.name, spike.metric, spike.operator, spike.baseline) == \
+        ("Anomaly: traffic spike", "total_requests", "gt", "weekly")
+    assert member.post(url, {"action": "mute"}).status_code == 302
+    spike.refresh_from_db()
+    assert spike.muted
+    assert AuditEvent.objects.for_account(account).filter(action="alert_rule.muted", target_id=str(spike.pk)).exists()
+    # Anomaly detectors have no delete button, and the delete URL refuses.
+    assert "alerts-rule-delete" not in member.get(url).content.decode()
+    response = member.post(reverse("alerts-rule-delete", kwargs={"account_slug": slug, "pk": spike.pk}))
+    assert response.status_code == 302 and AlertRule.objects.filter(pk=spike.pk).exists()
+
+
+def test_slas_and_reports_from_the_console(account, member_of, smtp_server):
+    slug = account.slug
+    member = login(member_of(account, Role.MEMBER))
+    response = member.post(reverse("alerts-slas", kwargs={"account_slug": slug}),
+                           {"name": "Uptime", "objective": "availability", "target": "99.9", "window_days": "30",
+                            "down_error_rate": "50"})
+    assert response.status_code == 302
+    from alerts.models import ReportRun, ReportSchedule, Sla
+    sla = Sla.objects.for_account(account).get(name="Uptime")
+    html = member.get(reverse("alerts-sla", kwargs={"account_slug": slug, "pk": sla.pk})).content.decode()
+    assert 'data-testid="sla-status"' in html and "Meeting SLA" in html  # no requests: no down minute
+    response = member.post(reverse("alerts-slas", kwargs={"account_slug": slug}),
+                           {"name": "Bad", "objective": "availability", "target": "100", "window_days": "30",
+                            "down_error_rate": "50"})
+    assert response.status_code == 200 and "between 0 and 100" in response.content.decode()
+
+    admin = login(member_of(account, Role.ADMIN))
+    reports = reverse("alerts-reports", kwargs={"account_slug": slug})
+    assert member.post(reports, {"name": "x"}).status_code == 403
+    response = admin.post(reports, {"name": "Daily digest", "frequency": "daily", "send_hour": "7", "enabled": "on",
+                                    "recipients_text": "a@acme.test, b@acme.test"})
+    assert response.status_code == 302
+    schedule = ReportSchedule.objects.for_account(account).get(name="Daily digest")
+    assert schedule.recipients == ["a@acme.test", "b@acme.test"]
+    response = admin.post(reverse("alerts-report", kwargs={"account_slug": slug, "pk": schedule.pk}),
+                          {"action": "send"})
+    assert response.status_code == 302
+    run = ReportRun.objects.get(schedule=schedule)
+    assert run.status == "sent" and run.kind == "manual"
+    assert len(smtp_server.messages) == 1 and sorted(smtp_server.messages[0]["to"]) == ["a@acme.test", "b@acme.test"]

@@ -65,7 +65,8 @@ def test_seed_003_availability_example(account, client):
     # Daily history: the two days with an outage miss 99.9%, the others comply.
     history = {h["day"]: h for h in report["history"]}
     assert len(report["history"]) == 31
-    bad_days = {(NOW - timedelta(days=3, hours=5)).date().isoformat(), (NOW - timedelta(days=10, hours=5)).date().isoformat()}
+    bad_days = {(NOW - timedelta(days=3, hours=5)).date().isoformat(),
+                (NOW - timedelta(days=10, hours=5)).date().isoformat()}
     assert {d for d, h in history.items() if h["met"] is False} == bad_days
     assert history[min(bad_days)]["downtime_minutes"] == 4
     assert report["compliance_pct"] == pytest.approx(100 * 29 / 31)

@@ -59,7 +59,8 @@ def test_beat_and_worker_fire_notify_retry_and_give_up(make_account, http_receiv
                 break
             time.sleep(0.3)
         else:
-            raise AssertionError(f"the failing delivery never gave up; worker log:\n{(tmp_path / 'worker.log').read_text()}")
+            log = (tmp_path / "worker.log").read_text()
+            raise AssertionError(f"the failing delivery never gave up; worker log:\n{log}")
         # Let beat run several more evaluations: still one event, one delivery per channel.
         time.sleep(3)
     finally:
