@@ -105,15 +105,17 @@ def _export_job(account, marker):
 
 def _job_owner(account, marker):
     """Export jobs are their creator's. The role matrix (tests/accounts/test_role_matrix.py) acts as
-    `<role>-matrix@<slug>.test` on a world built with marker `<MARKER><ROLE>`: the job is that user's,
-    so the matrix checks the role gate and not the ownership gate (tests/traces/test_exports*.py do)."""
+    `<role>-matrix@<slug>.test` (the account's owner for the owner role) on a world built with marker
+    `<MARKER><ROLE>`: the job is that user's, so the matrix checks the role gate and not the
+    ownership gate (tests/traces/test_exports*.py check that one)."""
     from accounts.models import Role as _Role
     from accounts.services import user_get_or_create
 
-    for role in _Role.values:
+    owner = account.memberships.get(role=_Role.OWNER).user
+    for role in (_Role.VIEWER, _Role.MEMBER, _Role.ADMIN):
         if marker.endswith(role.upper()):
             return user_get_or_create(f"{role}-matrix@{account.slug}.test")
-    return account.memberships.get(role=_Role.OWNER).user
+    return owner
 
 
 def _explorer_preference(account, marker):
