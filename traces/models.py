@@ -30,6 +30,10 @@ class ErrorType(models.TextChoices):
 class Trace(AccountOwned):
     """One request to a model. Written only by the ingestion service (COPY + ON CONFLICT)."""
 
+    # No index on the account alone: the composite indexes below lead with it, and a lone
+    # account index invites the planner, when statistics lag a bulk load, to read a whole
+    # account's traces instead of a time range.
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+", db_index=False)
     request_id = models.CharField(max_length=128)
     executed_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
@@ -87,6 +91,8 @@ class Thumbs(models.TextChoices):
 class Feedback(AccountOwned):
     """Quality signals for a request. Joined to its trace by request_id, so it may arrive first."""
 
+    # The (account, request_id) unique index serves every lookup, including the rollups' join.
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+", db_index=False)
     request_id = models.CharField(max_length=128)
     rating = models.SmallIntegerField(null=True, blank=True)
     thumbs = models.CharField(max_length=4, choices=Thumbs.choices, blank=True)
