@@ -14,23 +14,9 @@ from alerts.services.reports import schedule_create
 from alerts.services.slas import sla_create
 from models_registry.models import Model
 from tests.alerts.conftest import ingest, roll_all, traffic
-from tests.e2e.conftest import CHROMIUM, page, shot  # noqa: F401 (fixtures)
 from traces.services import feedback_record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """This module's own Chromium, closed when the module ends: one thread holds one sync Playwright at a
-    time, and tests/e2e start theirs (session-scoped) afterwards."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu",
-                                                                     "--disable-background-networking"])
-        yield chromium
-        chromium.close()
 
 
 def seed():
@@ -103,7 +89,7 @@ def login(page, base, email, password):
     page.wait_for_url("**/a/acme/**")
 
 
-def test_alerts_console_journey(live_server, page, shot):  # noqa: F811
+def test_alerts_console_journey(live_server, page, shot):
     acme = seed()
     base = live_server.url
     login(page, base, "maya@acme.test", "console-pass-1")
