@@ -189,8 +189,14 @@
   let exKey = null;
   const exControls = MP.bind(exBar, ex, async (s, name) => { onFilterChange(s, name); await expandLoad(); });
 
+  let exSeq = 0;
   async function expandLoad() {
+    const seq = ++exSeq;
     const body = await MP.api("analytics/models", params(ex));
+    if (seq !== exSeq) {  // a newer selection is on its way: an older answer must not overwrite it
+      dialog.dataset.loaded = String(Number(dialog.dataset.loaded || 0) + 1);
+      return;
+    }
     fillFilters(exBar, ex, body.options);
     exControls.sync();
     DRAW[exKey](body, dialog.querySelector("[data-chart=expanded]"), dialog.querySelector("[data-expand-figures]"));

@@ -131,9 +131,11 @@
     const liveBox = document.querySelector("[data-live]");
     let timer = null;
     let running = null;
+    let again = false;
 
     async function run() {
-      if (running) return running;
+      // A change while a load is in flight loads again afterwards, so the last selection wins.
+      if (running) { again = true; return running; }
       if (refresh) refresh.classList.add("refreshing");
       hideError();
       running = (async () => {
@@ -147,6 +149,7 @@
         } finally {
           if (refresh) refresh.classList.remove("refreshing");
           running = null;
+          if (again) { again = false; run(); }
         }
       })();
       return running;
