@@ -47,7 +47,22 @@ def main():
     Account.objects.filter(slug="bench-screens").delete()
     account = Account.objects.create(slug="bench-screens", name="Bench screens", timezone="Asia/Kolkata")
     end = datetime.now(timezone.utc)
+    # Stand in for autovacuum (off on some development machines) while the demo loads, as a
+    # production server would keep the planner's statistics current.
+    import threading
+
+    import psycopg
+    loading = threading.Event()
+
+    def analyze_while_loading():
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+            while not loading.wait(5):
+                conn.execute("ANALYZE traces_trace; ANALYZE traces_feedback")
+    analyzer = threading.Thread(target=analyze_while_loading, daemon=True)
+    analyzer.start()
     demo.generate(account, days=args.days, per_day=args.per_day, end=end)
+    loading.set()
+    analyzer.join()
     while rollup_process_dirty(limit=2000):
         pass
     with connection.cursor() as cursor:

@@ -40,7 +40,8 @@ def compare(sel, dimension: str, items: list[str]) -> dict:
             raise ValidationError({"items": [f"no {dimension} named {', '.join(missing)} in this account"]})
     rows = []
     for item in items:
-        m = metrics_summary(replace(sel, filters={**sel.filters, dimension: item}), users=False)
+        m = metrics_summary(replace(sel, filters={**sel.filters, dimension: item}), sketches="latency",
+                            users=False)
         n = m["total_requests"]
         rows.append({"item": item, "requests": n, "success_rate": m["success_rate"] if n else None,
                      "p95_latency_ms": m["p95_latency_ms"], "avg_tokens": m["total_tokens"] / n if n else None,

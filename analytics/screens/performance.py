@@ -24,7 +24,7 @@ def performance_table(sel, ordering: str = "-requests") -> list[dict]:
     column = ordering.lstrip("-")
     if column not in COLUMNS:
         raise ValidationError({"ordering": [f"must be one of {', '.join(COLUMNS)}, optionally prefixed by -"]})
-    rows = [_row(m) for m in metrics_breakdown(sel, ("model", "feature"), users=False)]
+    rows = [_row(m) for m in metrics_breakdown(sel, ("model", "feature"), sketches="latency", users=False)]
     descending = ordering.startswith("-")
     # Nulls sort last either way; text sorts case-insensitively.
     present = [r for r in rows if r[column] is not None]
@@ -37,7 +37,7 @@ def performance_table(sel, ordering: str = "-requests") -> list[dict]:
 
 def performance_detail(sel) -> dict:
     """Request trend, token consumption and latency analysis of one model × feature."""
-    series = metrics_timeseries(sel, users=False)
+    series = metrics_timeseries(sel, sketches="latency", users=False)
     points = [{
         "period": p["period"], "requests": p["total_requests"], "successful_requests": p["successful_requests"],
         "failed_requests": p["failed_requests"], "request_tokens": p["input_tokens"],

@@ -21,8 +21,11 @@ def projected_monthly_cost(sel, cost: float) -> float:
     return round(cost / days * DAYS_PER_MONTH, 6) if days else 0.0
 
 
-def kpis(sel) -> dict:
-    m = metrics_summary(sel, peak=True)
+def kpis(sel, peak_rpm: int) -> dict:
+    """peak_rpm: the busiest minute of the selection (the highest of its periods' peaks, as a
+    minute lies in exactly one period)."""
+    m = metrics_summary(sel, sketches="latency")
+    m["peak_rpm"] = peak_rpm
     minutes = (sel.end - sel.start).total_seconds() / 60
     middle = sel.start + (sel.end - sel.start) / 2
     first = metrics_summary(replace(sel, end=middle), sketches=False, users=False)["total_requests"]
@@ -47,11 +50,11 @@ def _pct(part, n):
 
 
 def production(sel) -> dict:
-    series = metrics_timeseries(sel, peak=True, users=False)
+    series = metrics_timeseries(sel, peak=True, sketches="latency", users=False)
     points = series["points"]
-    prompts = metrics_breakdown(sel, "prompt", users=False)
+    prompts = metrics_breakdown(sel, "prompt", sketches="latency", users=False)
     return {
-        "kpis": kpis(sel),
+        "kpis": kpis(sel, max((p["peak_rpm"] for p in points), default=0)),
         "granularity": series["granularity"],
         "requests": [{"period": p["period"], "requests": p["total_requests"], "peak_rpm": p["peak_rpm"]}
                      for p in points],

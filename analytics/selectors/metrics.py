@@ -124,10 +124,14 @@ def _check_keys(keys):
     return periods[0] if periods else None
 
 
+SKETCHES = {True: (("latency_sketch", "latency"), ("ttft_sketch", "ttft")), "latency": (("latency_sketch", "latency"),),
+            False: ()}
+
+
 def _collect(sel: Selection, keys=(), sketches=True) -> dict:
     """{key tuple: Agg} for the selection grouped by keys (periods and/or dimensions).
     sketches=False skips merging the percentile sketches of rollup rows (percentiles are
-    then unknown) for callers that show only counts and sums."""
+    then unknown) for callers that show only counts and sums; "latency" merges latency only."""
     period = _check_keys(keys)
     aggs = defaultdict(Agg)
     totals = _totals_suffice(sel, keys)
@@ -163,7 +167,7 @@ def _collect(sel: Selection, keys=(), sketches=True) -> dict:
                 values = dict(zip(SUMMABLE, row[n:]))
                 values.update(latency_min=row[-3], latency_max=row[-2], peak_minute_requests=row[-1])
                 aggs[tuple(row[:len(keys)])].add_sums(values)
-            for name, target in (("latency_sketch", "latency"), ("ttft_sketch", "ttft")) if sketches else ():
+            for name, target in SKETCHES[sketches]:
                 cursor.execute(f"SELECT {', '.join(exprs)}, e.k, sum(e.v::bigint) FROM {table} r, "
                                f"jsonb_each_text(r.{name}) AS e(k, v) WHERE {scope} GROUP BY {group}, {n + 1}",
                                params)
@@ -324,15 +328,17 @@ def _peaks(sel: Selection, keys=()) -> dict:
 
 def metrics_grouped(sel: Selection, keys=(), peak=False, sketches=True, users=True) -> dict:
     """{key tuple: metrics} for the selection grouped by keys; groups without requests are absent.
-    sketches=False: counts and sums only (percentiles None); users=False: active_users None."""
+    sketches=False: counts and sums only (percentiles None), "latency": no TTFT percentiles;
+    users=False: active_users None."""
     aggs = _collect(sel, keys, sketches=sketches)
     counted = _active_users(sel, keys) if users else None
     peaks = _peaks(sel, keys) if peak else {}
     out = {}
     for key, agg in aggs.items():
         metrics = agg.metrics(active_users=counted.get(key, 0) if counted is not None else None)
-        if not sketches:
-            metrics.update({k: None for k in metrics if k.startswith(("p50_", "p90_", "p95_", "p99_"))})
+        if sketches is not True:
+            unknown = ("p50_", "p90_", "p95_", "p99_") if not sketches else ("p50_ttft", "p95_ttft")
+            metrics.update({k: None for k in metrics if k.startswith(unknown)})
         if peak:
             metrics["peak_rpm"] = peaks.get(key, 0)
         else:
