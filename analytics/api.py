@@ -36,7 +36,7 @@ class MetricsView(MetricsBase):
     @extend_schema(operation_id="metrics_summary", parameters=COMMON, responses={200: dict})
     def get(self, request):
         sel = selection_from_query(self.account, request.query_params)
-        return Response(self.envelope(sel, metrics=metrics_summary(sel)))
+        return Response(self.envelope(sel, metrics=metrics_summary(sel, peak=True)))
 
 
 class TimeseriesView(MetricsBase):
@@ -49,7 +49,7 @@ class TimeseriesView(MetricsBase):
         granularity = request.query_params.get("granularity")
         if granularity not in (None, "hour", "day"):
             raise ValidationError({"granularity": ["must be hour or day"]})
-        return Response(self.envelope(sel, **metrics_timeseries(sel, granularity)))
+        return Response(self.envelope(sel, **metrics_timeseries(sel, granularity, peak=True)))
 
 
 class BreakdownView(MetricsBase):
@@ -62,4 +62,4 @@ class BreakdownView(MetricsBase):
         if by not in BREAKDOWN_DIMENSIONS:
             raise ValidationError({"by": [f"must be one of {', '.join(BREAKDOWN_DIMENSIONS)}"]})
         sel = selection_from_query(self.account, request.query_params)
-        return Response(self.envelope(sel, by=by, rows=metrics_breakdown(sel, by)))
+        return Response(self.envelope(sel, by=by, rows=metrics_breakdown(sel, by, peak=True)))

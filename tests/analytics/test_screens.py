@@ -123,6 +123,11 @@ def test_peak_rpm_is_exact_across_groups(make_account, client_for):
         assert body["kpis"]["peak_rpm"] == _minute_peak(raw(account, s, e)) == 18
         filtered = get(client, "production", start=start, end=end, model="a")
         assert filtered["kpis"]["peak_rpm"] == _minute_peak(raw(account, s, e, model="a")) == 10
+        summary = client.get("/api/v1/metrics", {"start": start, "end": end}).json()["metrics"]
+        assert summary["peak_rpm"] == 18
+        rows = client.get("/api/v1/metrics/breakdown", {"start": start, "end": end, "by": "model"}).json()["rows"]
+        assert {r["model"]: r["peak_rpm"] for r in rows} == {m: _minute_peak(raw(account, s, e, model=m))
+                                                             for m in ("a", "b", "c")}
 
 
 @pytest.mark.parametrize("start,end", RANGES[:2])
