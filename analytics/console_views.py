@@ -188,10 +188,11 @@ def filter_values(account) -> dict:
     return values
 
 
-def widget_catalogue() -> dict:
+def widget_catalogue(account) -> dict:
     return {
         "kinds": list(catalog.KINDS),
-        "metrics": [{"name": n, "label": label, "unit": unit} for n, label, unit in catalog.metric_choices()],
+        "metrics": [{"name": n, "label": label, "unit": unit}
+                    for n, label, unit in catalog.metric_choices() + catalog.custom_metric_choices(account)],
         "groupings": [{"name": g, "label": catalog.GROUPING_LABELS.get(g, g)} for g in catalog.GROUPINGS],
         "filters": list(catalog.FILTER_NAMES),
         "presets": [{"name": p, "label": catalog.PRESET_LABELS[p]} for p in catalog.PRESETS],
@@ -237,7 +238,7 @@ class DashboardObjectPage(AnalyticsPage):
         return context
 
     def page_context(self):
-        return {"dashboard_id": self.dashboard.pk, "catalogue": widget_catalogue()}
+        return {"dashboard_id": self.dashboard.pk, "catalogue": widget_catalogue(self.account)}
 
 
 class DashboardViewPage(DashboardObjectPage):
@@ -286,4 +287,5 @@ class DashboardNewPage(WritersOnly, AnalyticsPage):
     description = "Choose each widget's chart, metrics, grouping, filters and range; order them."
 
     def page_context(self):
-        return {"dashboard_id": None, "catalogue": widget_catalogue(), "filter_values": filter_values(self.account)}
+        return {"dashboard_id": None, "catalogue": widget_catalogue(self.account),
+                "filter_values": filter_values(self.account)}

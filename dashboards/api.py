@@ -120,7 +120,8 @@ class DashboardViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Account
         """What a widget may name: kinds, metrics (with units), groupings, filters, ranges."""
         return Response({
             "kinds": list(catalog.KINDS),
-            "metrics": [{"name": n, "label": label, "unit": unit} for n, label, unit in catalog.metric_choices()],
+            "metrics": [{"name": n, "label": label, "unit": unit}
+                        for n, label, unit in catalog.metric_choices() + catalog.custom_metric_choices(self.account)],
             "groupings": [{"name": g, "label": catalog.GROUPING_LABELS.get(g, g)} for g in catalog.GROUPINGS],
             "filters": list(catalog.FILTER_NAMES),
             "presets": [{"name": p, "label": catalog.PRESET_LABELS[p]} for p in catalog.PRESETS],

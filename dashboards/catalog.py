@@ -87,3 +87,23 @@ def metric_choices() -> list[tuple[str, str, str]]:
 
 def is_metric(name: str) -> bool:
     return name in METRICS and name in layer_metrics()
+
+
+CUSTOM_PREFIX = "custom:"
+CUSTOM_UNITS = {"percent": "pct", "ms": "ms", "usd": "usd", "count": "count", "": "number"}
+
+
+def custom_metric_choices(account) -> list[tuple[str, str, str]]:
+    """[(name, label, unit)] of the account's custom metrics (L6), for metric cards."""
+    from alerts.models import CustomMetric
+
+    return [(f"{CUSTOM_PREFIX}{m.pk}", m.label or m.name, CUSTOM_UNITS.get(m.unit, "number"))
+            for m in CustomMetric.objects.for_account(account).order_by("name")]
+
+
+def is_custom_metric(account, name: str) -> bool:
+    from alerts.models import CustomMetric
+
+    ident = name[len(CUSTOM_PREFIX):] if name.startswith(CUSTOM_PREFIX) else ""
+    return ident.isascii() and ident.isdigit() and len(ident) < 19 and \
+        CustomMetric.objects.for_account(account).filter(pk=int(ident)).exists()

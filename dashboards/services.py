@@ -61,9 +61,13 @@ def widget_errors(account, data: dict) -> dict:
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         errors["metrics"] = ["must be a list of 1 to 4 metric names"]
     else:
-        unknown = [m for m in metrics if not catalog.is_metric(m)]
+        custom = [m for m in metrics if m.startswith(catalog.CUSTOM_PREFIX)]
+        unknown = [m for m in metrics if not catalog.is_metric(m) and not (
+            m in custom and catalog.is_custom_metric(account, m))]
         if unknown:
             errors["metrics"] = [f"unknown metric '{m}'" for m in unknown]
+        elif custom and kind != "metric":
+            errors["metrics"] = ["a custom metric shows on a metric card"]
         elif len(metrics) > catalog.MAX_METRICS or len(set(metrics)) != len(metrics):
             errors["metrics"] = [f"name 1 to {catalog.MAX_METRICS} different metrics"]
         elif kind in ("metric", "pie") and len(metrics) != 1:

@@ -37,18 +37,27 @@
     el("div", { class: "widget-body" }, body));
   }
 
+  // A custom metric (L6) is computed by its own endpoint; a base metric comes from the summary.
+  const CUSTOM = "custom:";
+  async function figure(m, params) {
+    if (m.startsWith(CUSTOM)) {
+      const body = await MP.api(`custom-metrics/${m.slice(CUSTOM.length)}/value`, params);
+      return { body, value: body.value };
+    }
+    const body = await MP.api("metrics", params);
+    return { body, value: body.metrics[m] };
+  }
+
   async function metricCard(node, widget, p) {
     const m = widget.metrics[0];
-    const body = await MP.api("metrics", p);
-    const value = body.metrics[m];
+    const { body, value } = await figure(m, p);
     // The previous period of the same length, for the change.
     const start = new Date(body.period.start);
     const end = new Date(body.period.end);
     const prevStart = new Date(start.getTime() - (end - start));
     const filters = { ...p };
     delete filters.preset; delete filters.start; delete filters.end;
-    const prev = await MP.api("metrics", { ...filters, start: prevStart.toISOString(), end: start.toISOString() });
-    const before = prev.metrics[m];
+    const before = (await figure(m, { ...filters, start: prevStart.toISOString(), end: start.toISOString() })).value;
     const box = node.querySelector("[data-wbody]");
     const chip = el("span", { class: "change" });
     const pct = typeof value === "number" && typeof before === "number" && before !== 0 ? (100 * (value - before)) / Math.abs(before) : null;

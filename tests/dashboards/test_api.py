@@ -227,3 +227,34 @@ def test_a_member_of_b_cannot_open_or_touch_as_dashboards(account, other_account
     assert foreign.get(URL).status_code == 404
     a_board.refresh_from_db()
     assert a_board.name == "Executive" and a_board.widgets.count() == len(PREBUILT["executive"]["widgets"])
+
+
+def test_metric_cards_show_the_accounts_custom_metrics(alice, account, other_account):
+    """L6 in D8: a custom metric of the account is offered for metric cards and answers with
+    the value its formula gives over the same selection; another account's is refused."""
+    from accounts.services import Actor
+    from alerts.services.rules import custom_metric_create
+    from traces.services import feedback_record
+
+    satisfaction = custom_metric_create(account, Actor.system(), name="satisfaction",
+                                        formula="thumbs_up / (thumbs_up + thumbs_down) * 100", unit="percent")
+    foreign = custom_metric_create(other_account, Actor.system(), name="satisfaction",
+                                   formula="thumbs_up * 2", unit="count")
+    catalogue = alice.get(f"{URL}/catalogue").json()
+    names = {m["name"]: m for m in catalogue["metrics"]}
+    assert names[f"custom:{satisfaction.pk}"]["unit"] == "pct" and f"custom:{foreign.pk}" not in names
+
+    card = {"title": "Satisfaction", "kind": "metric", "metrics": [f"custom:{satisfaction.pk}"], "group_by": ""}
+    created = alice.post(URL, board(name="Quality board", widgets=[card]), format="json")
+    assert created.status_code == 201, created.content
+    for bad, message in (({**card, "metrics": [f"custom:{foreign.pk}"]}, "unknown metric"),
+                         ({**card, "kind": "line", "group_by": "time"}, "metric card"),
+                         ({**card, "metrics": ["custom:x1"]}, "unknown metric")):
+        response = alice.post(URL, board(name="Bad board", widgets=[bad]), format="json")
+        assert response.status_code == 400 and message in str(response.json()), bad
+
+    for i, thumbs in enumerate(["up", "up", "up", "down"]):
+        ingest(account, prompt=f"p{i}")
+        feedback_record(account, {"request_id": f"r-{account.slug}-p{i}", "thumbs": thumbs})
+    value = alice.get(f"/api/v1/custom-metrics/{satisfaction.pk}/value", {"preset": "today"}).json()
+    assert value["value"] == 75.0
