@@ -185,3 +185,31 @@ def sign_in_b(page, base):
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/a/globex/**")
+
+
+def test_custom_metric_and_peak_cards_show_the_apis_figures(live_server, page):
+    """A custom metric (L6) on a metric card and the Performance board's exact peak RPM equal
+    what their endpoints answer for the same range."""
+    from accounts.services import Actor
+    from alerts.services.rules import custom_metric_create
+    from dashboards.services import dashboard_create
+
+    acme = seed()
+    ratio = custom_metric_create(acme, Actor.system(), name="output_share",
+                                 formula="output_tokens / (input_tokens + output_tokens) * 100", unit="percent")
+    board = dashboard_create(acme, name="Custom figures", preset="last_7d", widgets=[
+        {"title": "Output share", "kind": "metric", "metrics": [f"custom:{ratio.pk}"], "group_by": ""}])
+    sign_in(page, live_server.url, "lee@acme.test")
+    page.goto(f"{live_server.url}/a/acme/dashboards/{board.pk}/")
+    loaded(page)
+    value = api(page, f"custom-metrics/{ratio.pk}/value?preset=last_7d")["body"]["value"]
+    assert 0 < value < 100
+    assert number(widget(page, "Output share").locator(".big").inner_text()) == pytest.approx(value, abs=0.06)
+
+    performance = Dashboard.objects.for_account(acme).get(name="Performance")
+    page.goto(f"{live_server.url}/a/acme/dashboards/{performance.pk}/")
+    loaded(page)
+    peak = api(page, f"metrics?preset={performance.preset}")["body"]["metrics"]["peak_rpm"]
+    assert peak > 0
+    assert int(number(widget(page, "Peak requests per minute").locator(".big").inner_text())) == peak
+    no_errors(page)
