@@ -146,18 +146,18 @@ def _collect(sel: Selection, keys=(), sketches=True) -> dict:
                 for row in cursor.fetchall():
                     values = dict(zip(output_columns(dims), row))
                     key = tuple(values["bucket"] if k in PERIODS else values[COLUMN_OF.get(k, k)] for k in keys)
-                    _add_row(aggs[key], values, decode=True)
+                    _add_row(aggs[key], values, sketches)
                 continue
             table, scope, params = _rollup_scope(sel, source, start, end, keys)
             exprs = _key_exprs(sel, source, keys) or ["'all'::text"]
             n = len(exprs)
             if totals:
                 # At most one row per hour or day: merge the sketches here, in one round trip.
-                columns = (*SUMMABLE, "latency_min", "latency_max", "peak_minute_requests", "latency_sketch",
-                           "ttft_sketch")
+                columns = (*SUMMABLE, "latency_min", "latency_max", "peak_minute_requests",
+                           *(name for name, _ in SKETCHES[sketches]))
                 cursor.execute(f"SELECT {', '.join(exprs)}, {', '.join(columns)} FROM {table} WHERE {scope}", params)
                 for row in cursor.fetchall():
-                    _add_row(aggs[tuple(row[:len(keys)])], dict(zip(columns, row[n:])), decode=True)
+                    _add_row(aggs[tuple(row[:len(keys)])], dict(zip(columns, row[n:])), sketches)
                 continue
             group = ", ".join(str(i + 1) for i in range(n))
             sums = ", ".join(f"sum({c})" for c in SUMMABLE)
@@ -176,13 +176,13 @@ def _collect(sel: Selection, keys=(), sketches=True) -> dict:
     return aggs
 
 
-def _add_row(agg, values, decode=False):
+def _add_row(agg, values, sketches=True):
     agg.add_sums(values)
-    for name, target in (("latency_sketch", agg.latency), ("ttft_sketch", agg.ttft)):
+    for name, target in SKETCHES[sketches]:
         sketch = values[name]
         # Django leaves jsonb undecoded on raw cursors.
         sketch = json.loads(sketch) if isinstance(sketch, str) else sketch
-        target.update({k: int(v) for k, v in sketch.items()})
+        getattr(agg, target).update({k: int(v) for k, v in sketch.items()})
 
 
 def _totals_suffice(sel, keys) -> bool:
@@ -293,7 +293,7 @@ def _active_users(sel: Selection, keys=()) -> dict:
 
 def _peaks(sel: Selection, keys=()) -> dict:
     """Exact busiest-minute request count per key tuple: minute maps of hourly rows summed
-    across groups, plus raw minutes at the edges."""
+    across groups (or, unfiltered, the hourly totals' own peaks), plus raw minutes at the edges."""
     _check_keys(keys)
     h0, h1 = hour_ceil(sel.account, sel.start), hour_floor(sel.account, sel.end)
     pieces, params = [], {"account": sel.account.pk}
@@ -303,8 +303,15 @@ def _peaks(sel: Selection, keys=()) -> dict:
         table, scope, p = _rollup_scope(sel, "hourly", h0, h1, keys)
         params.update(p)
         exprs = _key_exprs(sel, "hourly", keys)
-        pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}e.k::bigint, e.v::bigint FROM {table} r, "
-                      f"jsonb_each_text(r.minute_counts) AS e(k, v) WHERE {scope}")
+        if _totals_suffice(sel, keys):
+            # An hourly total's peak is already its busiest minute over every group: one row
+            # per hour, under a negative id so it never sums with a minute of another piece.
+            pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}"
+                          f"-floor(extract(epoch FROM hour_start))::bigint, peak_minute_requests::bigint "
+                          f"FROM {table} WHERE {scope}")
+        else:
+            pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}e.k::bigint, e.v::bigint FROM {table} r, "
+                          f"jsonb_each_text(r.minute_counts) AS e(k, v) WHERE {scope}")
     where, p = _where(sel, "t.")
     params.update(p)
     exprs = _key_exprs(sel, "raw", keys)
