@@ -6,14 +6,14 @@ only describe them for people.
 """
 from functools import lru_cache
 
+from analytics import params
 from analytics.selectors import FILTERS
 from analytics.selectors.metrics import BREAKDOWN_DIMENSIONS
 
 KINDS = ("line", "bar", "pie", "table", "metric")
 
 # D1, the dashboard default first.
-PRESETS = ("last_7d", "last_hour", "today", "yesterday", "last_24h", "this_week", "this_month", "last_month",
-           "last_30d", "last_90d", "this_year", "last_year", "all_time")
+PRESETS = ("last_7d", *(p for p in params.PRESETS if p != "last_7d"))
 PRESET_LABELS = {
     "last_hour": "Last hour", "today": "Today", "yesterday": "Yesterday", "last_24h": "Last 24 hours",
     "this_week": "This week", "last_7d": "Last 7 days", "this_month": "This month", "last_month": "Last month",

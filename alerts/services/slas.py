@@ -23,6 +23,7 @@ from accounts.services import audit_record
 from alerts.models import Sla, SlaObjective
 from analytics.buckets import day_start, local_day
 from analytics.selectors import Selection, metrics_summary, metrics_timeseries
+from analytics.selectors.metrics import selection_where
 
 SLA_FIELDS = {"name", "objective", "target", "model", "prompt", "window_days", "down_error_rate"}
 
@@ -36,41 +37,36 @@ def _filters(sla: Sla) -> dict:
     return filters
 
 
-def _raw_where(sla: Sla) -> tuple[str, list]:
-    clauses, params = [], []
-    if sla.model_id:
-        clauses.append("model_id = %s")
-        params.append(sla.model_id)
-    if sla.prompt:
-        clauses.append("prompt = %s")
-        params.append(sla.prompt)
-    return "".join(f" AND {c}" for c in clauses), params
+def _raw_scope(sla: Sla, start, end) -> tuple[str, dict]:
+    """The SLA's traces in [start, end) as SQL, with the metrics layer's own filters."""
+    sel = Selection(sla.account, start, end, _filters(sla))
+    where, params = selection_where(sel, "")
+    return (f"account_id = %(account)s AND executed_at >= %(start)s AND executed_at < %(end)s{where}",
+            {**params, "account": sla.account_id, "start": start, "end": end,
+             "tz": sla.account.timezone})  # a validated IANA name
 
 
 def down_minutes_by_day(sla: Sla, start, end) -> dict:
     """{local date: minutes in which at least down_error_rate % of the requests failed}."""
-    where, params = _raw_where(sla)
-    tz = sla.account.timezone  # a validated IANA name
+    scope, params = _raw_scope(sla, start, end)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT (m AT TIME ZONE %s)::date, count(*) FROM (
-                    SELECT date_trunc('minute', executed_at) AS m FROM traces_trace
-                    WHERE account_id = %s AND executed_at >= %s AND executed_at < %s{where}
+            f"""SELECT (m AT TIME ZONE %(tz)s)::date, count(*) FROM (
+                    SELECT date_trunc('minute', executed_at) AS m FROM traces_trace WHERE {scope}
                     GROUP BY 1
-                    HAVING count(*) FILTER (WHERE status = 'failure') * 100.0 >= %s * count(*)
+                    HAVING count(*) FILTER (WHERE status = 'failure') * 100.0 >= %(down)s * count(*)
                 ) AS down GROUP BY 1""",
-            [tz, sla.account_id, start, end, *params, sla.down_error_rate])
+            {**params, "down": sla.down_error_rate})
         return dict(cursor.fetchall())
 
 
 def slow_requests_by_day(sla: Sla, start, end) -> dict:
-    where, params = _raw_where(sla)
+    scope, params = _raw_scope(sla, start, end)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT (executed_at AT TIME ZONE %s)::date, count(*) FROM traces_trace
-                WHERE account_id = %s AND executed_at >= %s AND executed_at < %s{where}
-                  AND response_time_ms > %s GROUP BY 1""",
-            [sla.account.timezone, sla.account_id, start, end, *params, sla.target])
+            f"""SELECT (executed_at AT TIME ZONE %(tz)s)::date, count(*) FROM traces_trace
+                WHERE {scope} AND response_time_ms > %(target)s GROUP BY 1""",
+            {**params, "target": sla.target})
         return dict(cursor.fetchall())
 
 

@@ -23,10 +23,8 @@ BY_NAME = {"model": (Model, "name", "model_id"), "deployment": (Deployment, "nam
            "version": (DeploymentVersion, "version", "version_id"), "connection": (Connection, "name", "connection_id")}
 BREAKDOWN_DIMENSIONS = ("model", "deployment", "version", "connection", "provider", "model_type", "source_type",
                         "source", "module", "feature", "prompt", "prompt_version")
-ID_FILTERS = {"model_id": "model_id", "deployment_id": "deployment_id", "version_id": "version_id",
-              "connection_id": "connection_id"}
-COLUMN_OF = {"model": "model_id", "deployment": "deployment_id", "version": "version_id",
-             "connection": "connection_id"}
+COLUMN_OF = {name: column for name, (_, _, column) in BY_NAME.items()}
+ID_FILTERS = tuple(COLUMN_OF.values())  # filter by id: model_id, deployment_id, …
 
 
 @dataclass
