@@ -1,8 +1,8 @@
 """Recompute rollups from raw traces for the buckets ingestion marked dirty (A1, A2).
 
 Claims dirty UTC hours with FOR UPDATE SKIP LOCKED, maps them to the account's local
-hours and days, recomputes those from raw with one GROUP BY each, and replaces their
-rows — all in one transaction under a per-account advisory lock, so two workers never
+hours and days, recomputes the hours from raw traces (and the coarser rows from the
+hours, analytics.merge_sql), and replaces their rows — all in one transaction under a per-account advisory lock, so two workers never
 interleave on one account and running twice gives the same rows.
 """
 from collections import defaultdict
@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Account
 from analytics.aggregate_sql import DIMS, SUM_COLUMNS, output_columns, raw_aggregate_sql
 from analytics.buckets import HOUR, day_bucket_sql, day_start, hour_bucket_sql, hour_floor, local_day
+from analytics.merge_sql import merged_rows_sql
 from analytics.models import RollupState
 
 LOCK_NAMESPACE = 7302
@@ -39,14 +40,31 @@ def _replace(cursor, account, table, key_column, key_values, bucket_sql, start, 
     )
 
 
+def _replace_merged(cursor, account, table, key_column, keys, source, bucket_sql, where, params, dims=(),
+                    minutes=False):
+    """Replace the rows of the given buckets with the merge of finer rollup rows."""
+    cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND {key_column} = ANY(%s)", [account.pk, list(keys)])
+    columns = (*dims, *MEASURE_COLUMNS, *(("minute_counts",) if minutes else ()))
+    cursor.execute(
+        f"INSERT INTO {table} ({key_column}, account_id, {', '.join(columns)}) "
+        f"SELECT m.bucket, %(account)s, {', '.join(f'm.{c}' for c in columns)} "
+        f"FROM ({merged_rows_sql(source, bucket_sql, where, dims, minutes)}) AS m(bucket, {', '.join(columns)})",
+        {"account": account.pk, **params})
+
+
 def rollup_recompute(account, hours_utc) -> None:
-    """Recompute the local hours and days overlapping the given UTC hours (in a transaction)."""
+    """Recompute the local hours and days overlapping the given UTC hours (in a transaction).
+
+    Raw traces are read twice: once into hourly rows, once into per-user daily rows.
+    Hourly totals, daily rows and daily totals are merged from the hourly rows.
+    """
     local_hours = set()
     for h in hours_utc:
         local_hours.add(hour_floor(account, h))
         local_hours.add(hour_floor(account, h + HOUR - timedelta(microseconds=1)))
-    days = {local_day(account, h) for h in local_hours} | {local_day(account, h + HOUR - timedelta(microseconds=1))
-                                                          for h in local_hours}
+    days = sorted({local_day(account, h) for h in local_hours}
+                  | {local_day(account, h + HOUR - timedelta(microseconds=1)) for h in local_hours})
+    day_of_hour = f"(r.hour_start AT TIME ZONE '{account.timezone}')::date"  # validated IANA name
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, account.pk])
         # NOTE: the CTEs' row estimates are unknowable to the planner; a nested loop over
@@ -55,39 +73,62 @@ def rollup_recompute(account, hours_utc) -> None:
         for run_start, run_end, keys in _runs(sorted(local_hours)):
             _replace(cursor, account, "analytics_hourlyrollup", "hour_start", keys, hour_bucket_sql(account),
                      run_start, run_end)
-            _replace(cursor, account, "analytics_hourlytotal", "hour_start", keys, hour_bucket_sql(account),
-                     run_start, run_end, dims=())
-        for day in sorted(days):
-            _replace(cursor, account, "analytics_dailyrollup", "day", [day], day_bucket_sql(account),
-                     day_start(account, day), day_start(account, day + timedelta(days=1)))
-            _replace(cursor, account, "analytics_dailytotal", "day", [day], day_bucket_sql(account),
-                     day_start(account, day), day_start(account, day + timedelta(days=1)), dims=())
-            _replace_users(cursor, account, day)
+            _replace_merged(cursor, account, "analytics_hourlytotal", "hour_start", keys, "analytics_hourlyrollup",
+                            "r.hour_start", "r.hour_start = ANY(%(keys)s)", {"keys": keys}, minutes=True)
+        for first, last, run in _day_runs(days):
+            scope = {"lo": day_start(account, first), "hi": day_start(account, last + timedelta(days=1))}
+            where = "r.hour_start >= %(lo)s AND r.hour_start < %(hi)s"
+            _replace_merged(cursor, account, "analytics_dailyrollup", "day", run, "analytics_hourlyrollup",
+                            day_of_hour, where, scope, dims=DIMS)
+            _replace_merged(cursor, account, "analytics_dailytotal", "day", run, "analytics_hourlytotal",
+                            day_of_hour, where, scope)
+            _replace_users(cursor, account, run, scope)
+        _update_active_users(cursor, account, days)
 
 
-def _replace_users(cursor, account, day):
-    """Requests per user and dimensions on one local day (GROUP BY treats NULLs as one value)."""
+def _replace_users(cursor, account, days, scope):
+    """Requests per user and dimensions on a run of local days (GROUP BY treats NULLs as one value)."""
     dims = ", ".join(DIMS)
-    cursor.execute("DELETE FROM analytics_dailyuser WHERE account_id = %s AND day = %s", [account.pk, day])
+    cursor.execute("DELETE FROM analytics_dailyuser WHERE account_id = %s AND day = ANY(%s)", [account.pk, days])
     cursor.execute(
         f"INSERT INTO analytics_dailyuser (account_id, day, user_id, {dims}, requests, cost_usd) "
-        f"SELECT %(account)s, %(day)s, user_id, {dims}, count(*), coalesce(sum(cost_usd), 0) "
-        f"FROM traces_trace WHERE account_id = %(account)s AND executed_at >= %(start)s AND executed_at < %(end)s "
-        f"AND user_id <> '' GROUP BY user_id, {dims}",
-        {"account": account.pk, "day": day, "start": day_start(account, day),
-         "end": day_start(account, day + timedelta(days=1))})
-    params = {"account": account.pk, "day": day, "month": day.replace(day=1), "bit": 1 << (day.day - 1)}
-    cursor.execute("UPDATE analytics_dailytotal SET active_users = (SELECT count(DISTINCT user_id) "
-                   "FROM analytics_dailyuser WHERE account_id = %(account)s AND day = %(day)s) "
-                   "WHERE account_id = %(account)s AND day = %(day)s", params)
-    cursor.execute("UPDATE analytics_usermonth SET days = days & ~%(bit)s WHERE account_id = %(account)s "
-                   "AND month = %(month)s AND days & %(bit)s <> 0", params)
+        f"SELECT %(account)s, {day_bucket_sql(account)}, user_id, {dims}, count(*), coalesce(sum(cost_usd), 0) "
+        f"FROM traces_trace t WHERE account_id = %(account)s AND executed_at >= %(lo)s AND executed_at < %(hi)s "
+        f"AND user_id <> '' GROUP BY 2, user_id, {dims}",
+        {"account": account.pk, **scope})
+
+
+def _update_active_users(cursor, account, days):
+    """Distinct users of each recomputed day, and the users' month bitmaps (UserMonth)."""
+    months = {}
+    for day in days:
+        month = day.replace(day=1)
+        months[month] = months.get(month, 0) | 1 << (day.day - 1)
+    params = {"account": account.pk, "days": days, "months": list(months), "masks": list(months.values())}
+    cursor.execute("UPDATE analytics_dailytotal d SET active_users = u.n FROM (SELECT day, count(DISTINCT user_id) "
+                   "AS n FROM analytics_dailyuser WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY day) "
+                   "u WHERE d.account_id = %(account)s AND d.day = u.day", params)
+    cursor.execute("UPDATE analytics_usermonth um SET days = um.days & ~r.mask "
+                   "FROM unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) "
+                   "WHERE um.account_id = %(account)s AND um.month = r.month AND um.days & r.mask <> 0", params)
     cursor.execute(
         "INSERT INTO analytics_usermonth (account_id, user_id, month, days) "
-        "SELECT %(account)s, user_id, %(month)s, %(bit)s FROM analytics_dailyuser "
-        "WHERE account_id = %(account)s AND day = %(day)s GROUP BY user_id "
+        "SELECT %(account)s, user_id, date_trunc('month', day)::date, bit_or(1 << (extract(day FROM day)::int - 1)) "
+        "FROM analytics_dailyuser WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY user_id, 3 "
         "ON CONFLICT (account_id, month, user_id) DO UPDATE SET days = analytics_usermonth.days | EXCLUDED.days",
         params)
+
+
+def _day_runs(days, longest=31):
+    """Contiguous runs of local days: (first, last, [days])."""
+    run = []
+    for day in days:
+        if run and (day != run[-1] + timedelta(days=1) or len(run) >= longest):
+            yield run[0], run[-1], run
+            run = []
+        run.append(day)
+    if run:
+        yield run[0], run[-1], run
 
 
 def _runs(hours):

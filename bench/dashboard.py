@@ -1,12 +1,12 @@
 """Dashboard benchmark: rollup build rate against COPY, and metrics queries against naive SQL.
 
-    .venv/bin/python bench/dashboard.py [--traces 1000000] [--accounts 50] [--days 90] [--big]
+    .venv/bin/python bench/dashboard.py [--traces 1000000] [--accounts 50] [--days 90] [--big] [--independent]
 
 --big loads 10M traces. Uses its own database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/mp_bench_dash), migrated here and emptied first.
 
-1. COPY N traces (spread over the accounts and days) into the product's traces table: the
-   baseline rate.
+1. COPY N traces (spread over the accounts and days, in time order as they arrive) into
+   the product's traces table: the baseline rate.
 2. Build every rollup from those traces (the worker's own code path): traces/s ÷ COPY traces/s.
 3. For the busiest account, time the summary and the time series for the last 24 h, 7 d,
    30 d and 90 d (ranges cut inside hours, as a user's "now" does) against a naive
@@ -68,30 +68,43 @@ def reset(n_accounts):
     return accounts
 
 
-def rows(accounts, n, days, end, seed=1):
-    """Traces for the accounts, the first account 4× as busy (it is the one queried)."""
+def rows(accounts, n, days, end, independent=False, seed=1):
+    """Traces for the accounts in arrival (time) order, the first account 4× as busy (it
+    is the one queried). As in an application, each of the 20 prompts belongs to one
+    feature and calls one model, with 1 request in 10 going to a fallback model;
+    independent=True draws model, feature and prompt independently instead (500
+    combinations an hour: nearly every trace its own rollup row, the worst case)."""
     rng = random.Random(seed)
     weights = [4] + [1] * (len(accounts) - 1)
     span = days * 86400
+    out = []
     for i in range(n):
         account, models = rng.choices(accounts, weights)[0]
-        model = MODELS[i % len(MODELS)]
+        prompt = rng.randrange(20)
+        if independent:
+            model, feature = MODELS[i % len(MODELS)], FEATURES[rng.randrange(5)]
+        else:
+            primary = (prompt + prompt // 5) % len(MODELS)
+            model = MODELS[(primary + 1) % len(MODELS) if rng.random() < 0.1 else primary]
+            feature = FEATURES[prompt % 5]
         failed = rng.random() < 0.04
         at = end - timedelta(seconds=rng.random() * span)
-        yield (account.pk, f"b{i}", at, at, models[model], "external", "openai", None, None, None, "workflow",
-               "bench", "Support", FEATURES[rng.randrange(5)], f"p-{rng.randrange(20)}", "1", f"u-{rng.randrange(2000)}",
-               "", "failure" if failed else "success", "timeout" if failed else "", 504 if failed else 200,
-               rng.lognormvariate(6.5, 0.7), rng.uniform(20, 300), None, None, rng.randrange(100, 2000),
-               rng.randrange(20, 800), round(rng.uniform(0, 0.02), 6), None, rng.random() < 0.2, None, None, None,
-               None, None)
+        out.append((account.pk, f"b{i}", at, at, models[model], "external", "openai", None, None, None, "workflow",
+                    "bench", "Support", feature, f"p-{prompt}", "1", f"u-{rng.randrange(2000)}",
+                    "", "failure" if failed else "success", "timeout" if failed else "", 504 if failed else 200,
+                    rng.lognormvariate(6.5, 0.7), rng.uniform(20, 300), None, None, rng.randrange(100, 2000),
+                    rng.randrange(20, 800), round(rng.uniform(0, 0.02), 6), None, rng.random() < 0.2, None, None,
+                    None, None, None))
+    out.sort(key=lambda row: row[2])
+    return out
 
 
-def copy_traces(accounts, n, days, end):
+def copy_traces(accounts, n, days, end, independent=False):
     from django.db import connection, transaction
 
     from traces.services.ingest import COLUMNS
 
-    data = list(rows(accounts, n, days, end))  # generated before timing
+    data = rows(accounts, n, days, end, independent)  # generated before timing
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY traces_trace ({', '.join(COLUMNS)}) FROM STDIN") as copy:
@@ -164,6 +177,8 @@ def main():
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--big", action="store_true", help="10M traces")
+    parser.add_argument("--independent", action="store_true",
+                        help="draw model, feature and prompt independently (worst case for rollups)")
     args = parser.parse_args()
     n = 10_000_000 if args.big else args.traces
     prepare_environment()
@@ -172,7 +187,7 @@ def main():
     accounts = reset(args.accounts)
     # "Now" a little past an hour boundary so every range cuts hours at both ends.
     end = datetime.now(timezone.utc).replace(minute=37, second=12, microsecond=0) - timedelta(hours=1)
-    copy_rate = copy_traces(accounts, n, args.days, end)
+    copy_rate = copy_traces(accounts, n, args.days, end, args.independent)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE traces_trace")
     rollup_rate = build_rollups(n)
@@ -182,8 +197,11 @@ def main():
             cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute("SELECT count(*) FROM traces_trace WHERE account_id = %s", [accounts[0][0].pk])
         busiest = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM analytics_hourlyrollup")
+        hourly_rows = cursor.fetchone()[0]
     lines = [f"COPY baseline      {copy_rate:10,.0f} traces/s  1.00",
              f"rollup build       {rollup_rate:10,.0f} traces/s  {rollup_rate / copy_rate:.2f} × COPY  (target ≥ 3)",
+             f"hourly rollup rows {hourly_rows:10,}  ({hourly_rows / n:.2f} per trace)",
              f"queried account: {busiest:,} traces over {args.days} days; best of 5, ms",
              "range   summary  naive    ratio   series   naive    ratio   (target ≤ 0.05 for 30 d and 90 d)"]
     for label, product, baseline, series, series_base in time_queries(accounts[0][0], end):

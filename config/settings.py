@@ -26,6 +26,11 @@ else:
     DATABASES = {"default": env.db_url_config(_database_url)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The product's queries each run for milliseconds; PostgreSQL's JIT compiles any plan whose
+# estimate passes jit_above_cost, which took ~1 s a query on rollup merges and
+# dashboard reads (bench/RESULTS.md, 2026-11-23). Off for our sessions only.
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options["options"] = (_options.get("options", "") + " -c jit=off").strip()
 
 REDIS_URL = env("REDIS_URL", default="") or embedded.redis_url(DATA_DIR)
 EMBEDDED_REDIS = not env("REDIS_URL", default="")
