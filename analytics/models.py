@@ -108,6 +108,24 @@ class DailyTotal(MetricColumns):
         constraints = [models.UniqueConstraint(fields=["account", "day"], name="daily_total_uniq")]
 
 
+SLICES = ("model_id", "feature", "prompt")
+
+
+class DailySlice(MetricColumns):
+    """An account's daily rows merged down to one dimension (`slice` names it; the other
+    two columns are empty): breakdowns by model, feature or prompt, and filters on that
+    one dimension, read a few rows per day instead of every combination of dimensions."""
+
+    day = models.DateField()
+    slice = models.CharField(max_length=16, choices=[(s, s) for s in SLICES])
+    model_id = models.BigIntegerField(null=True)
+    feature = models.CharField(max_length=200, blank=True, default="", db_default="")
+    prompt = models.CharField(max_length=200, blank=True, default="", db_default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "slice", "day"], name="daily_slice_account_day")]
+
+
 class DailyUser(AccountOwned):
     """Requests per user, local day and dimensions: exact distinct users over any range
     and filters (active users, queries per user, new vs returning) without raw traces."""

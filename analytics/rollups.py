@@ -15,7 +15,7 @@ from accounts.models import Account
 from analytics.aggregate_sql import DIMS, SUM_COLUMNS, output_columns, raw_aggregate_sql
 from analytics.buckets import HOUR, day_bucket_sql, day_start, hour_bucket_sql, hour_floor, local_day
 from analytics.merge_sql import merged_rows_sql
-from analytics.models import RollupState
+from analytics.models import SLICES, RollupState
 
 LOCK_NAMESPACE = 7302
 MEASURE_COLUMNS = (*SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests")
@@ -41,22 +41,27 @@ def _replace(cursor, account, table, key_column, key_values, bucket_sql, start, 
 
 
 def _replace_merged(cursor, account, table, key_column, keys, source, bucket_sql, where, params, dims=(),
-                    minutes=False):
-    """Replace the rows of the given buckets with the merge of finer rollup rows."""
-    cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND {key_column} = ANY(%s)", [account.pk, list(keys)])
+                    minutes=False, slice_name=None, delete=True):
+    """Replace the rows of the given buckets with the merge of finer rollup rows
+    (slice_name: rows of analytics_dailyslice, which name their one dimension)."""
+    if delete:
+        cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND {key_column} = ANY(%s)",
+                       [account.pk, list(keys)])
     columns = (*dims, *MEASURE_COLUMNS, *(("minute_counts",) if minutes else ()))
+    named = ", slice" if slice_name else ""
     cursor.execute(
-        f"INSERT INTO {table} ({key_column}, account_id, {', '.join(columns)}) "
-        f"SELECT m.bucket, %(account)s, {', '.join(f'm.{c}' for c in columns)} "
+        f"INSERT INTO {table} ({key_column}, account_id{named}, {', '.join(columns)}) "
+        f"SELECT m.bucket, %(account)s{', %(slice)s' if slice_name else ''}, {', '.join(f'm.{c}' for c in columns)} "
         f"FROM ({merged_rows_sql(source, bucket_sql, where, dims, minutes)}) AS m(bucket, {', '.join(columns)})",
-        {"account": account.pk, **params})
+        {"account": account.pk, "slice": slice_name, **params})
 
 
 def rollup_recompute(account, hours_utc) -> None:
     """Recompute the local hours and days overlapping the given UTC hours (in a transaction).
 
     Raw traces are read twice: once into hourly rows, once into per-user daily rows.
-    Hourly totals, daily rows and daily totals are merged from the hourly rows.
+    Hourly totals, daily rows and daily totals are merged from the hourly rows, and the
+    one-dimension daily slices from the daily rows.
     """
     local_hours = set()
     for h in hours_utc:
@@ -82,6 +87,11 @@ def rollup_recompute(account, hours_utc) -> None:
                             day_of_hour, where, scope, dims=DIMS)
             _replace_merged(cursor, account, "analytics_dailytotal", "day", run, "analytics_hourlytotal",
                             day_of_hour, where, scope)
+            cursor.execute("DELETE FROM analytics_dailyslice WHERE account_id = %s AND day = ANY(%s)",
+                           [account.pk, run])
+            for name in SLICES:
+                _replace_merged(cursor, account, "analytics_dailyslice", "day", run, "analytics_dailyrollup", "r.day",
+                                "r.day = ANY(%(days)s)", {"days": run}, dims=(name,), slice_name=name, delete=False)
             _replace_users(cursor, account, run, scope)
         _update_active_users(cursor, account, days)
 
@@ -175,6 +185,7 @@ def rollup_rebuild_account(account) -> None:
         cursor.execute("DELETE FROM analytics_usermonth WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_hourlytotal WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailytotal WHERE account_id = %s", [account.pk])
+        cursor.execute("DELETE FROM analytics_dailyslice WHERE account_id = %s", [account.pk])
         cursor.execute(
             "INSERT INTO traces_dirtybucket (account_id, hour_start, marked_at) "
             "SELECT DISTINCT %s, date_trunc('hour', executed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now() "

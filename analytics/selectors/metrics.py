@@ -14,6 +14,7 @@ from django.db import connection
 
 from analytics.aggregate_sql import DIMS, SUM_COLUMNS, output_columns, raw_aggregate_sql
 from analytics.buckets import day_bucket_sql, day_start, hour_bucket_sql, hour_ceil, hour_floor, local_day
+from analytics.models import SLICES
 from analytics.selectors.aggregate import Agg
 from models_registry.models import Connection, Deployment, DeploymentVersion, Model
 
@@ -188,17 +189,26 @@ def _totals_suffice(sel, keys) -> bool:
     return not sel.filters and all(k in PERIODS for k in keys)
 
 
+def _slice_of(sel, keys) -> str | None:
+    """The one sliced dimension (analytics.models.SLICES) that every key and filter is on, if any."""
+    columns = {COLUMN_OF.get(k, k) for k in (*keys, *sel.filters) if k not in PERIODS}
+    return next(iter(columns)) if len(columns) == 1 and columns <= set(SLICES) else None
+
+
 def _rollup_scope(sel, source, start, end, keys=()):
     table, column = {"daily": ("analytics_dailyrollup", "day"), "hourly": ("analytics_hourlyrollup", "hour_start"),
                      "users": ("analytics_dailyuser", "day")}[source]
+    sliced = ""
     if source != "users" and _totals_suffice(sel, keys):
         table = {"daily": "analytics_dailytotal", "hourly": "analytics_hourlytotal"}[source]
+    elif source == "daily" and _slice_of(sel, keys):
+        table, sliced = "analytics_dailyslice", f" AND slice = '{_slice_of(sel, keys)}'"  # a SLICES name
     dated = source in ("daily", "users")
     lo = start.astimezone(sel.account.tzinfo).date() if dated else start
     hi = end.astimezone(sel.account.tzinfo).date() if dated else end
     where, params = _where(sel, "")
     params.update(account=sel.account.pk, lo=lo, hi=hi)
-    return table, f"account_id = %(account)s AND {column} >= %(lo)s AND {column} < %(hi)s{where}", params
+    return table, f"account_id = %(account)s AND {column} >= %(lo)s AND {column} < %(hi)s{sliced}{where}", params
 
 
 def _whole_days(sel):

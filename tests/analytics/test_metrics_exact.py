@@ -5,14 +5,14 @@ import math
 import random
 import statistics
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 
-from analytics.models import DailyRollup, HourlyRollup
+from analytics.models import DailyRollup, DailySlice, HourlyRollup
 from analytics.rollups import rollup_process_dirty
 from traces.models import Feedback, Trace
 from traces.services import feedback_record, trace_ingest_batch
@@ -188,6 +188,30 @@ def test_breakdown_by_feature_and_model(kolkata, key_client):
         for row in rows:
             assert_matches(row, expected(kolkata, s, e, **{by: row["key"]}))
     assert api.get("/api/v1/metrics/breakdown", {**params, "by": "colour"}).status_code == 400
+
+
+def test_one_dimension_reads_come_from_daily_slices_and_stay_exact(kolkata, key_client):
+    """Breakdowns by (and filters on) only the model, the feature or the prompt read the
+    daily slices; they equal the raw rows, also after late data changes a day."""
+    day = date(2026, 11, 12)
+    for name, column in (("model_id", "model_id"), ("feature", "feature"), ("prompt", "prompt")):
+        sliced = {getattr(r, column): r.requests for r in DailySlice.objects.filter(account=kolkata, day=day,
+                                                                                      slice=name)}
+        full = {}
+        for r in DailyRollup.objects.filter(account=kolkata, day=day):
+            full[getattr(r, column)] = full.get(getattr(r, column), 0) + r.requests
+        assert sliced == full and sum(sliced.values()) > 0
+    api = key_client(kolkata, ["read"])
+    params = {"start": "2026-11-10T20:05:00Z", "end": "2026-11-14T02:41:00Z"}
+    s, e = _bounds(kolkata, params["start"], params["end"])
+    generate(kolkata, datetime(2026, 11, 12, 4, 0, tzinfo=UTC), hours=3, n=120, seed=11, prefix="slice-late")
+    roll_all()
+    rows = api.get("/api/v1/metrics/breakdown", {**params, "by": "prompt"}).json()["rows"]
+    assert {r["key"] for r in rows} == {"p1", "p2"}
+    for row in rows:
+        assert_matches(row, expected(kolkata, s, e, prompt=row["key"]))
+    series = api.get("/api/v1/metrics/timeseries", {**params, "feature": "Search"}).json()["points"]
+    assert sum(p["total_requests"] for p in series) == expected(kolkata, s, e, feature="Search")["total_requests"]
 
 
 def test_late_data_and_feedback_are_recomputed_exactly(kolkata, key_client):
