@@ -171,3 +171,18 @@ class RollupState(AccountOwned):
     account = models.OneToOneField("accounts.Account", on_delete=models.CASCADE, related_name="rollup_state")
     as_of = models.DateTimeField()
     timezone = models.CharField(max_length=64)
+
+
+class FeatureUserMonth(AccountOwned):
+    """UserMonth per feature: bit d-1 of `days` is set when the user made a request to the
+    feature on day d. Feature adoption (distinct users per feature) over whole days reads
+    one row per user, feature and month."""
+
+    user_id = models.CharField(max_length=200)
+    feature = models.CharField(max_length=200)
+    month = models.DateField(help_text="First day of the account's local month.")
+    days = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "month", "feature", "user_id"],
+                                               name="feature_user_month_uniq")]

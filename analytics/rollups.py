@@ -109,7 +109,8 @@ def _replace_users(cursor, account, days, scope):
 
 
 def _update_active_users(cursor, account, days):
-    """Distinct users of each recomputed day, and the users' month bitmaps (UserMonth)."""
+    """Distinct users of each recomputed day, and the users' month bitmaps (UserMonth, and
+    per feature FeatureUserMonth)."""
     months = {}
     for day in days:
         month = day.replace(day=1)
@@ -118,15 +119,17 @@ def _update_active_users(cursor, account, days):
     cursor.execute("UPDATE analytics_dailytotal d SET active_users = u.n FROM (SELECT day, count(DISTINCT user_id) "
                    "AS n FROM analytics_dailyuser WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY day) "
                    "u WHERE d.account_id = %(account)s AND d.day = u.day", params)
-    cursor.execute("UPDATE analytics_usermonth um SET days = um.days & ~r.mask "
-                   "FROM unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) "
-                   "WHERE um.account_id = %(account)s AND um.month = r.month AND um.days & r.mask <> 0", params)
-    cursor.execute(
-        "INSERT INTO analytics_usermonth (account_id, user_id, month, days) "
-        "SELECT %(account)s, user_id, date_trunc('month', day)::date, bit_or(1 << (extract(day FROM day)::int - 1)) "
-        "FROM analytics_dailyuser WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY user_id, 3 "
-        "ON CONFLICT (account_id, month, user_id) DO UPDATE SET days = analytics_usermonth.days | EXCLUDED.days",
-        params)
+    for table, extra in (("analytics_usermonth", ()), ("analytics_featureusermonth", ("feature",))):
+        cursor.execute(f"UPDATE {table} um SET days = um.days & ~r.mask "
+                       "FROM unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) "
+                       "WHERE um.account_id = %(account)s AND um.month = r.month AND um.days & r.mask <> 0", params)
+        columns = ", ".join(("user_id", *extra))
+        cursor.execute(
+            f"INSERT INTO {table} (account_id, month, {columns}, days) "
+            f"SELECT %(account)s, date_trunc('month', day)::date, {columns}, "
+            f"bit_or(1 << (extract(day FROM day)::int - 1)) FROM analytics_dailyuser "
+            f"WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY 2, {columns} "
+            f"ON CONFLICT (account_id, month, {columns}) DO UPDATE SET days = {table}.days | EXCLUDED.days", params)
 
 
 def _day_runs(days, longest=31):
@@ -183,6 +186,7 @@ def rollup_rebuild_account(account) -> None:
         cursor.execute("DELETE FROM analytics_dailyrollup WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailyuser WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_usermonth WHERE account_id = %s", [account.pk])
+        cursor.execute("DELETE FROM analytics_featureusermonth WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_hourlytotal WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailytotal WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailyslice WHERE account_id = %s", [account.pk])

@@ -11,7 +11,6 @@ range, and prints the ratio. Figures are appended to bench/RESULTS.md.
 import argparse
 import os
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 

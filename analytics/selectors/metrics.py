@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
-from analytics.aggregate_sql import DIMS, SUM_COLUMNS, output_columns, raw_aggregate_sql
+from analytics.aggregate_sql import SUM_COLUMNS, output_columns, raw_aggregate_sql
 from analytics.buckets import day_bucket_sql, day_start, hour_bucket_sql, hour_ceil, hour_floor, local_day
 from analytics.models import SLICES
 from analytics.selectors.aggregate import Agg
@@ -139,7 +139,8 @@ def _collect(sel: Selection, keys=(), sketches=True) -> dict:
             if source == "raw":
                 where, params = _where(sel, "t.")
                 bucket = _period_sql(sel, "raw", period) if period else "'all'::text"
-                dims = () if totals else DIMS
+                # Only the keys' columns: the filters apply to the rows, not the groups.
+                dims = tuple(COLUMN_OF.get(k, k) for k in keys if k not in PERIODS)
                 cursor.execute(raw_aggregate_sql(bucket, where, dims=dims),
                                {"account": sel.account.pk, "start": start, "end": end, **params})
                 for row in cursor.fetchall():
@@ -230,12 +231,17 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
     spans = [(sel.start, sel.end)]
     if period not in HOURLY_ONLY and d0 < d1:
         spans = [(sel.start, d0), (d1, sel.end)]
-        if not sel.filters and not keys and not extra_users:
+        by_feature = not extra_users and set(keys) | set(sel.filters) == {"feature"}
+        if (not sel.filters and not keys and not extra_users) or by_feature:
+            # Whole days from the users' month bitmaps: one row per user (and feature) and month.
             months, masks = _month_masks(sel.account, d0, d1)
             params.update(months=months, masks=masks)
-            pieces.append("SELECT um.user_id FROM analytics_usermonth um JOIN unnest(%(months)s::date[], "
-                          "%(masks)s::int[]) AS r(month, mask) ON r.month = um.month "
-                          "WHERE um.account_id = %(account)s AND um.days & r.mask <> 0")
+            table = "analytics_featureusermonth" if by_feature else "analytics_usermonth"
+            where, p = _where(sel, "um.")
+            params.update(p)
+            pieces.append(f"SELECT {'um.feature, ' if keys else ''}um.user_id FROM {table} um "
+                          "JOIN unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) ON r.month = um.month "
+                          f"WHERE um.account_id = %(account)s AND um.days & r.mask <> 0{where}")
         else:
             table, scope, p = _rollup_scope(sel, "users", d0, d1)
             params.update(p)
