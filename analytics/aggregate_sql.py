@@ -52,9 +52,11 @@ def output_columns(dims=DIMS) -> tuple:
 OUTPUT = output_columns()
 
 
-def raw_aggregate_sql(bucket_sql: str, extra_where: str = "", dims=DIMS) -> str:
+def raw_aggregate_sql(bucket_sql: str, extra_where: str = "", dims=DIMS, sketches=("latency", "ttft"),
+                      minutes=True) -> str:
     """Rows of output_columns(dims) per (bucket, dimensions) over the account's traces in
-    [start, end); with dims=() one row per bucket (the account's totals).
+    [start, end); with dims=() one row per bucket (the account's totals). Readers that
+    need fewer sketches, or no per-minute map, leave them out (the columns stay, empty).
 
     Parameters: %(account)s, %(start)s, %(end)s, plus whatever extra_where uses. Each
     group gets an integer id first, so the sketch and peak-minute subqueries join back
@@ -66,6 +68,29 @@ def raw_aggregate_sql(bucket_sql: str, extra_where: str = "", dims=DIMS) -> str:
     group_dims = lead(f"min({d}) AS {d}" for d in dims)
     sums = ", ".join(f"{expr} AS {name}" for name, expr in SUMS.items())
     out_dims = lead(f"nullif(g.{d}, 0)" if d in NULLABLE else f"g.{d}" for d in dims)
+    lat = tt = pm = ""
+    if "latency" in sketches:
+        lat = f""", lat AS (
+    SELECT gid, jsonb_object_agg(k, c) AS sketch FROM (
+        SELECT gid, {SQL_BUCKET.format(col="response_time_ms")} AS k, count(*) AS c FROM base GROUP BY 1, 2) x
+    GROUP BY gid
+)"""
+    if "ttft" in sketches:
+        tt = f""", tt AS (
+    SELECT gid, jsonb_object_agg(k, c) AS sketch FROM (
+        SELECT gid, {SQL_BUCKET.format(col="ttft_ms")} AS k, count(*) AS c
+        FROM base WHERE ttft_ms IS NOT NULL GROUP BY 1, 2) x
+    GROUP BY gid
+)"""
+    if minutes:
+        # Requests per minute (keyed by Unix minute) so the busiest minute of any set of
+        # groups is exact: sum the maps, take the maximum.
+        pm = """, pm AS (
+    SELECT gid, max(c) AS peak, jsonb_object_agg(m, c) AS minutes FROM (
+        SELECT gid, floor(extract(epoch FROM executed_at) / 60)::bigint::text AS m, count(*) AS c
+        FROM base GROUP BY 1, 2) y
+    GROUP BY gid
+)"""
     return f"""
 WITH base AS MATERIALIZED (
     SELECT dense_rank() OVER (ORDER BY {bucket_sql}{order_dims}) AS gid,
@@ -79,24 +104,11 @@ WITH base AS MATERIALIZED (
 ), g AS (
     SELECT gid, min(bucket) AS bucket{group_dims}, {sums}
     FROM base GROUP BY gid
-), lat AS (
-    SELECT gid, jsonb_object_agg(k, c) AS sketch FROM (
-        SELECT gid, {SQL_BUCKET.format(col="response_time_ms")} AS k, count(*) AS c FROM base GROUP BY 1, 2) x
-    GROUP BY gid
-), tt AS (
-    SELECT gid, jsonb_object_agg(k, c) AS sketch FROM (
-        SELECT gid, {SQL_BUCKET.format(col="ttft_ms")} AS k, count(*) AS c
-        FROM base WHERE ttft_ms IS NOT NULL GROUP BY 1, 2) x
-    GROUP BY gid
-), pm AS (
-    -- Requests per minute (keyed by Unix minute) so the busiest minute of any set of
-    -- groups is exact: sum the maps, take the maximum.
-    SELECT gid, max(c) AS peak, jsonb_object_agg(m, c) AS minutes FROM (
-        SELECT gid, floor(extract(epoch FROM executed_at) / 60)::bigint::text AS m, count(*) AS c
-        FROM base GROUP BY 1, 2) y
-    GROUP BY gid
-)
+){lat}{tt}{pm}
 SELECT g.bucket{out_dims}, {", ".join(f"g.{c}" for c in SUM_COLUMNS)},
-       lat.sketch, coalesce(tt.sketch, '{{}}'::jsonb), pm.peak, pm.minutes
-FROM g JOIN lat USING (gid) LEFT JOIN tt USING (gid) JOIN pm USING (gid)
+       {"coalesce(lat.sketch, '{}'::jsonb)" if lat else "'{}'::jsonb"},
+       {"coalesce(tt.sketch, '{}'::jsonb)" if tt else "'{}'::jsonb"},
+       {"pm.peak" if pm else "0"}, {"pm.minutes" if pm else "'{}'::jsonb"}
+FROM g{" LEFT JOIN lat USING (gid)" if lat else ""}{" LEFT JOIN tt USING (gid)" if tt else ""}
+     {" JOIN pm USING (gid)" if pm else ""}
 """

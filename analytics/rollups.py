@@ -2,8 +2,9 @@
 
 Claims dirty UTC hours with FOR UPDATE SKIP LOCKED, maps them to the account's local
 hours and days, recomputes the hours from raw traces (and the coarser rows from the
-hours, analytics.merge_sql), and replaces their rows — all in one transaction under a per-account advisory lock, so two workers never
-interleave on one account and running twice gives the same rows.
+hours, analytics.merge_sql), and replaces their rows — all in one transaction under a
+per-account advisory lock, so two workers never interleave on one account and running
+twice gives the same rows.
 """
 from collections import defaultdict
 from datetime import timedelta

@@ -1,6 +1,7 @@
 """Dashboard benchmark: rollup build rate against COPY, and metrics queries against naive SQL.
 
-    .venv/bin/python bench/dashboard.py [--traces 1000000] [--accounts 50] [--days 90] [--big] [--workers 2] [--independent]
+    .venv/bin/python bench/dashboard.py [--traces 1000000] [--accounts 50] [--days 90] [--big] [--workers 2]
+                                        [--independent]
 
 --big loads 10M traces. Uses its own database (BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/mp_bench_dash), migrated here and emptied first.

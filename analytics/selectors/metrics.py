@@ -141,7 +141,9 @@ def _collect(sel: Selection, keys=(), sketches=True) -> dict:
                 bucket = _period_sql(sel, "raw", period) if period else "'all'::text"
                 # Only the keys' columns: the filters apply to the rows, not the groups.
                 dims = tuple(COLUMN_OF.get(k, k) for k in keys if k not in PERIODS)
-                cursor.execute(raw_aggregate_sql(bucket, where, dims=dims),
+                sql = raw_aggregate_sql(bucket, where, dims=dims, minutes=False,
+                                        sketches=tuple(target for _, target in SKETCHES[sketches]))
+                cursor.execute(sql,
                                {"account": sel.account.pk, "start": start, "end": end, **params})
                 for row in cursor.fetchall():
                     values = dict(zip(output_columns(dims), row))
