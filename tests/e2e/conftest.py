@@ -4,10 +4,12 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-# Screenshots go to docs/img/ (the README's pictures); MODELPULSE_SHOTS=<dir> sends whole-page
-# screenshots elsewhere, for reviewing a layout below the fold.
-SHOTS_ELSEWHERE = os.environ.get("MODELPULSE_SHOTS")
-SHOTS = Path(SHOTS_ELSEWHERE) if SHOTS_ELSEWHERE else Path(__file__).resolve().parents[2] / "docs" / "img"
+# Screenshots go to the tests' output folder (tests/output/screenshots/, not tracked), so a
+# test run never rewrites the repository. MODELPULSE_SHOTS=docs/img refreshes the README's
+# pictures; MODELPULSE_SHOTS_FULL=1 takes whole pages, to review a layout below the fold.
+SHOTS = Path(os.environ.get("MODELPULSE_SHOTS") or
+             Path(__file__).resolve().parents[1] / "output" / "screenshots")
+FULL_PAGE = bool(os.environ.get("MODELPULSE_SHOTS_FULL"))
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
 # test itself between page actions are still synchronous and safe.
@@ -47,5 +49,5 @@ def shot():
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page, name):
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=bool(SHOTS_ELSEWHERE))
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=FULL_PAGE)
     return take

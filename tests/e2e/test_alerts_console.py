@@ -1,6 +1,6 @@
 """The alerts console in headless Chromium: rules, an event acknowledged and resolved with a
 post-mortem, channels with a failed delivery, SLAs, reports and the rendered report e-mail, the bell.
-Screenshots land in docs/img/alerts-*.png."""
+Screenshots: alerts-*.png in the tests' output folder."""
 from datetime import datetime, timedelta, timezone
 
 import pytest

@@ -1,6 +1,6 @@
 """The console in headless Chromium: sign in, settings, keys, members, registry, account switch.
 
-Screenshots of each page land in docs/img/ (docs/img/console.png is the README's).
+Screenshots of each page land in the tests' output folder (tests/e2e/conftest.py).
 """
 import re
 from datetime import datetime, timedelta, timezone

@@ -1,7 +1,7 @@
 """The dashboard pages in headless Chromium on demo traffic (D1–D7): each loads without console
 errors, draws its charts, shows the API's figures for the same selection, keeps its filters in
 the URL, and behaves as the seeds describe (sorting, row detail, tabs, expanded widgets, Live,
-Compare, Cohorts, the heat map, empty states). Screenshots: docs/img/dashboard-*.png."""
+Compare, Cohorts, the heat map, empty states). Screenshots: dashboard-*.png in the tests' output folder."""
 import re
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal

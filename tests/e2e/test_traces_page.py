@@ -1,6 +1,6 @@
 """The Traces page in headless Chromium with a real Celery worker: sign in, pick a model, search,
 filter (AND/OR, m:s:ms), hide a column, open a trace in JSON mode and copy it, pick a period on the
-calendar, export to CSV and download the file. Screenshots land in docs/img/traces-*.png."""
+calendar, export to CSV and download the file. Screenshots: traces-*.png in the tests' output folder."""
 import csv
 import io
 import os
