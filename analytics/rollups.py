@@ -6,7 +6,6 @@ hours, analytics.merge_sql), and replaces their rows — all in one transaction 
 per-account advisory lock, so two workers never interleave on one account and running
 twice gives the same rows.
 """
-from collections import defaultdict
 from datetime import timedelta
 
 from django.db import connection, transaction
@@ -158,25 +157,31 @@ def _runs(hours):
 
 
 def rollup_process_dirty(limit: int = 500) -> int:
-    """One pass of the rollup worker; returns the number of dirty hours processed."""
+    """One pass of the rollup worker over up to `limit` dirty hours, account by account,
+    skipping accounts another worker is recomputing (their advisory lock is held) so that
+    concurrent workers spread over accounts instead of queueing on one. Returns the number
+    of hours processed: 0 when nothing is left that this worker can take."""
+    processed = 0
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, account_id, hour_start FROM traces_dirtybucket ORDER BY account_id, hour_start "
-            "LIMIT %s FOR UPDATE SKIP LOCKED", [limit])
-        claimed = cursor.fetchall()
-        if not claimed:
-            return 0
-        by_account = defaultdict(list)
-        for _, account_id, hour in claimed:
-            by_account[account_id].append(hour)
-        accounts = Account.objects.in_bulk(list(by_account))
-        for account_id, hours in by_account.items():
-            account = accounts[account_id]
-            rollup_recompute(account, hours)
+        cursor.execute("SELECT DISTINCT account_id FROM traces_dirtybucket ORDER BY account_id")
+        for (account_id,) in cursor.fetchall():
+            if processed >= limit:
+                break
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, account_id])
+            if not cursor.fetchone()[0]:
+                continue
+            cursor.execute("SELECT id, hour_start FROM traces_dirtybucket WHERE account_id = %s ORDER BY hour_start "
+                           "LIMIT %s FOR UPDATE SKIP LOCKED", [account_id, limit - processed])
+            claimed = cursor.fetchall()
+            account = Account.objects.filter(pk=account_id).first()
+            if not claimed or account is None:
+                continue
+            rollup_recompute(account, [hour for _, hour in claimed])
             RollupState.objects.update_or_create(account=account, defaults={
                 "as_of": timezone.now(), "timezone": account.timezone})
-        cursor.execute("DELETE FROM traces_dirtybucket WHERE id = ANY(%s)", [[row[0] for row in claimed]])
-    return len(claimed)
+            cursor.execute("DELETE FROM traces_dirtybucket WHERE id = ANY(%s)", [[row[0] for row in claimed]])
+            processed += len(claimed)
+    return processed
 
 
 def rollup_rebuild_account(account) -> None:

@@ -56,3 +56,29 @@ def test_two_concurrent_workers_give_the_rows_of_one(make_account):
     assert not failures
     assert sum(processed) >= 72
     assert snapshot(account) == reference
+
+
+def test_a_worker_skips_an_account_another_worker_holds(make_account):
+    """With one account's lock held elsewhere, a pass rolls up the other account and
+    leaves the held account's hours for later, instead of waiting for the lock."""
+    import psycopg
+
+    from analytics.rollups import LOCK_NAMESPACE
+    from traces.models import DirtyBucket
+
+    busy, free = make_account("busy"), make_account("free")
+    generate(busy, datetime(2026, 11, 10, 3, 10, tzinfo=timezone.utc), hours=5, n=200, seed=3)
+    generate(free, datetime(2026, 11, 10, 3, 10, tzinfo=timezone.utc), hours=5, n=200, seed=4)
+    free_hours = DirtyBucket.objects.filter(account=free).count()
+    busy_hours = DirtyBucket.objects.filter(account=busy).count()
+    settings = connection.settings_dict
+    with psycopg.connect(host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
+                         user=settings["USER"], password=settings["PASSWORD"] or None, dbname=settings["NAME"],
+                         autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, busy.pk])
+        assert rollup_process_dirty() == free_hours
+        assert rollup_process_dirty() == 0  # only the held account is left
+    assert DirtyBucket.objects.filter(account=busy).count() == busy_hours
+    assert HourlyRollup.objects.for_account(free).exists() and not HourlyRollup.objects.for_account(busy).exists()
+    assert rollup_process_dirty() == busy_hours  # the lock is gone with the other session
+    assert HourlyRollup.objects.for_account(busy).exists()
