@@ -160,6 +160,16 @@ def _daily_total(account, marker):
     return an.DailyTotal.objects.get_or_create(account=values.pop("account"), day=T0.date(), defaults=values)[0]
 
 
+def _daily_slice(account, marker):
+    values = _total_values(account, marker)
+    return an.DailySlice.objects.create(day=T0.date(), slice="feature", feature=f"{marker}-feature", **values)
+
+
+def _feature_user_month(account, marker):
+    return an.FeatureUserMonth.objects.create(account=account, user_id=f"{marker}-user", feature=f"{marker}-feature",
+                                              month=T0.date().replace(day=1), days=1)
+
+
 def _user_month(account, marker):
     return an.UserMonth.objects.create(account=account, user_id=f"{marker}-user", month=T0.date().replace(day=1),
                                        days=1)
@@ -214,6 +224,8 @@ FACTORIES = {
     an.UserMonth: _user_month,
     an.HourlyTotal: _hourly_total,
     an.DailyTotal: _daily_total,
+    an.DailySlice: _daily_slice,
+    an.FeatureUserMonth: _feature_user_month,
     dash.Dashboard: _dashboard,
     dash.Widget: _widget,
 }
