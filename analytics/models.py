@@ -114,7 +114,8 @@ SLICES = ("model_id", "feature", "prompt")
 class DailySlice(MetricColumns):
     """An account's daily rows merged down to one dimension (`slice` names it; the other
     two columns are empty): breakdowns by model, feature or prompt, and filters on that
-    one dimension, read a few rows per day instead of every combination of dimensions."""
+    one dimension, read a few rows per day instead of every combination of dimensions.
+    peak_minute_requests is the value's exact busiest minute of the day."""
 
     day = models.DateField()
     slice = models.CharField(max_length=16, choices=[(s, s) for s in SLICES])

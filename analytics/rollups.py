@@ -42,17 +42,19 @@ def _replace(cursor, account, table, key_column, key_values, bucket_sql, start, 
 
 def _replace_merged(cursor, account, table, key_column, keys, source, bucket_sql, where, params, dims=(),
                     minutes=False, slice_name=None, delete=True):
-    """Replace the rows of the given buckets with the merge of finer rollup rows
-    (slice_name: rows of analytics_dailyslice, which name their one dimension)."""
+    """Replace the rows of the given buckets with the merge of finer rollup rows.
+    minutes=True merges the minute maps, so the peak is the busiest minute of the merged
+    rows; slice_name: rows of analytics_dailyslice, which keep the peak but no map."""
     if delete:
         cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND {key_column} = ANY(%s)",
                        [account.pk, list(keys)])
-    columns = (*dims, *MEASURE_COLUMNS, *(("minute_counts",) if minutes else ()))
+    merged = (*dims, *MEASURE_COLUMNS, *(("minute_counts",) if minutes else ()))
+    columns = merged if not slice_name else (*dims, *MEASURE_COLUMNS)
     named = ", slice" if slice_name else ""
     cursor.execute(
         f"INSERT INTO {table} ({key_column}, account_id{named}, {', '.join(columns)}) "
         f"SELECT m.bucket, %(account)s{', %(slice)s' if slice_name else ''}, {', '.join(f'm.{c}' for c in columns)} "
-        f"FROM ({merged_rows_sql(source, bucket_sql, where, dims, minutes)}) AS m(bucket, {', '.join(columns)})",
+        f"FROM ({merged_rows_sql(source, bucket_sql, where, dims, minutes)}) AS m(bucket, {', '.join(merged)})",
         {"account": account.pk, "slice": slice_name, **params})
 
 
@@ -60,8 +62,8 @@ def rollup_recompute(account, hours_utc) -> None:
     """Recompute the local hours and days overlapping the given UTC hours (in a transaction).
 
     Raw traces are read twice: once into hourly rows, once into per-user daily rows.
-    Hourly totals, daily rows and daily totals are merged from the hourly rows, and the
-    one-dimension daily slices from the daily rows.
+    Hourly totals, daily rows, daily totals and the one-dimension daily slices are merged
+    from the hourly rows.
     """
     local_hours = set()
     for h in hours_utc:
@@ -90,8 +92,9 @@ def rollup_recompute(account, hours_utc) -> None:
             cursor.execute("DELETE FROM analytics_dailyslice WHERE account_id = %s AND day = ANY(%s)",
                            [account.pk, run])
             for name in SLICES:
-                _replace_merged(cursor, account, "analytics_dailyslice", "day", run, "analytics_dailyrollup", "r.day",
-                                "r.day = ANY(%(days)s)", {"days": run}, dims=(name,), slice_name=name, delete=False)
+                # From the hourly rows' minute maps, so each value's peak is its exact busiest minute.
+                _replace_merged(cursor, account, "analytics_dailyslice", "day", run, "analytics_hourlyrollup",
+                                day_of_hour, where, scope, dims=(name,), minutes=True, slice_name=name, delete=False)
             _replace_users(cursor, account, run, scope)
         _update_active_users(cursor, account, days)
 

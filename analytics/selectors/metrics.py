@@ -316,18 +316,33 @@ def _peaks(sel: Selection, keys=()) -> dict:
     raw_spans = [(sel.start, sel.end)]
     if h0 < h1:
         raw_spans = [(sel.start, h0), (h1, sel.end)]
-        table, scope, p = _rollup_scope(sel, "hourly", h0, h1, keys)
-        params.update(p)
         exprs = _key_exprs(sel, "hourly", keys)
-        if _totals_suffice(sel, keys):
-            # An hourly total's peak is already its busiest minute over every group: one row
-            # per hour, under a negative id so it never sums with a minute of another piece.
-            pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}"
-                          f"-floor(extract(epoch FROM hour_start))::bigint, peak_minute_requests::bigint "
+        hourly_spans = [(h0, h1)]
+        d0, d1 = _whole_days(sel)
+        if _slice_of(sel, keys) and _check_keys(keys) not in HOURLY_ONLY and d0 < d1:
+            # A daily slice's peak is its value's busiest minute of the day: one row per day
+            # and value, under a negative id so it never sums with a minute of another piece.
+            hourly_spans = [(h0, d0), (d1, h1)]
+            table, scope, p = _rollup_scope(sel, "daily", d0, d1, keys)
+            params.update(p)
+            pieces.append(f"SELECT {''.join(e + ', ' for e in _key_exprs(sel, 'daily', keys))}"
+                          f"-floor(extract(epoch FROM day::timestamp))::bigint, peak_minute_requests::bigint "
                           f"FROM {table} WHERE {scope}")
-        else:
-            pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}e.k::bigint, e.v::bigint FROM {table} r, "
-                          f"jsonb_each_text(r.minute_counts) AS e(k, v) WHERE {scope}")
+        for i, (lo, hi) in enumerate(hourly_spans):
+            if lo >= hi:
+                continue
+            table, scope, p = _rollup_scope(sel, "hourly", lo, hi, keys)
+            params.update({f"h{i}lo": p.pop("lo"), f"h{i}hi": p.pop("hi"), **p})
+            scope = scope.replace("%(lo)s", f"%(h{i}lo)s").replace("%(hi)s", f"%(h{i}hi)s")
+            if _totals_suffice(sel, keys):
+                # An hourly total's peak is already its busiest minute over every group: one
+                # row per hour, under a negative id so it never sums with a minute of another piece.
+                pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}"
+                              f"-floor(extract(epoch FROM hour_start))::bigint, peak_minute_requests::bigint "
+                              f"FROM {table} WHERE {scope}")
+            else:
+                pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}e.k::bigint, e.v::bigint FROM {table} r, "
+                              f"jsonb_each_text(r.minute_counts) AS e(k, v) WHERE {scope}")
     where, p = _where(sel, "t.")
     params.update(p)
     exprs = _key_exprs(sel, "raw", keys)

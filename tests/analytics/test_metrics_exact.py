@@ -5,6 +5,7 @@ import math
 import random
 import statistics
 import threading
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -208,8 +209,11 @@ def test_one_dimension_reads_come_from_daily_slices_and_stay_exact(kolkata, key_
     roll_all()
     rows = api.get("/api/v1/metrics/breakdown", {**params, "by": "prompt"}).json()["rows"]
     assert {r["key"] for r in rows} == {"p1", "p2"}
+    per_minute = Counter((t.prompt, int(t.executed_at.timestamp() // 60)) for t in
+                         Trace.objects.for_account(kolkata).filter(executed_at__gte=s, executed_at__lt=e))
     for row in rows:
         assert_matches(row, expected(kolkata, s, e, prompt=row["key"]))
+        assert row["peak_rpm"] == max(n for (prompt, _), n in per_minute.items() if prompt == row["key"])
     series = api.get("/api/v1/metrics/timeseries", {**params, "feature": "Search"}).json()["points"]
     assert sum(p["total_requests"] for p in series) == expected(kolkata, s, e, feature="Search")["total_requests"]
 
