@@ -174,16 +174,21 @@ class RollupState(AccountOwned):
     timezone = models.CharField(max_length=64)
 
 
-class FeatureUserMonth(AccountOwned):
-    """UserMonth per feature: bit d-1 of `days` is set when the user made a request to the
-    feature on day d. Feature adoption (distinct users per feature) over whole days reads
-    one row per user, feature and month."""
+class SliceUserMonth(AccountOwned):
+    """UserMonth per value of one sliced dimension (`slice` names it; the other columns hold
+    0 or ''): bit d-1 of `days` is set when the user made a request with that model,
+    feature or prompt on day d. Distinct users per model, feature or prompt over whole days
+    (feature adoption, breakdowns) read one row per user, value and month."""
 
+    slice = models.CharField(max_length=16, choices=[(s, s) for s in SLICES])
+    model_id = models.BigIntegerField(default=0, db_default=0)
+    feature = models.CharField(max_length=200, blank=True, default="", db_default="")
+    prompt = models.CharField(max_length=200, blank=True, default="", db_default="")
     user_id = models.CharField(max_length=200)
-    feature = models.CharField(max_length=200)
     month = models.DateField(help_text="First day of the account's local month.")
     days = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "month", "feature", "user_id"],
-                                               name="feature_user_month_uniq")]
+        constraints = [models.UniqueConstraint(
+            fields=["account", "month", "slice", "model_id", "feature", "prompt", "user_id"],
+            name="slice_user_month_uniq")]

@@ -113,7 +113,7 @@ def _replace_users(cursor, account, days, scope):
 
 def _update_active_users(cursor, account, days):
     """Distinct users of each recomputed day, and the users' month bitmaps (UserMonth, and
-    per feature FeatureUserMonth)."""
+    per model, feature and prompt SliceUserMonth)."""
     months = {}
     for day in days:
         month = day.replace(day=1)
@@ -122,17 +122,21 @@ def _update_active_users(cursor, account, days):
     cursor.execute("UPDATE analytics_dailytotal d SET active_users = u.n FROM (SELECT day, count(DISTINCT user_id) "
                    "AS n FROM analytics_dailyuser WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY day) "
                    "u WHERE d.account_id = %(account)s AND d.day = u.day", params)
-    for table, extra in (("analytics_usermonth", ()), ("analytics_featureusermonth", ("feature",))):
+    for table, slices in (("analytics_usermonth", (None,)), ("analytics_sliceusermonth", SLICES)):
         cursor.execute(f"UPDATE {table} um SET days = um.days & ~r.mask "
                        "FROM unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) "
                        "WHERE um.account_id = %(account)s AND um.month = r.month AND um.days & r.mask <> 0", params)
-        columns = ", ".join(("user_id", *extra))
-        cursor.execute(
-            f"INSERT INTO {table} (account_id, month, {columns}, days) "
-            f"SELECT %(account)s, date_trunc('month', day)::date, {columns}, "
-            f"bit_or(1 << (extract(day FROM day)::int - 1)) FROM analytics_dailyuser "
-            f"WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY 2, {columns} "
-            f"ON CONFLICT (account_id, month, {columns}) DO UPDATE SET days = {table}.days | EXCLUDED.days", params)
+        for name in slices:
+            columns = ", ".join(("user_id", *((name,) if name else ())))
+            named = ("slice, ", "%(slice)s, ") if name else ("", "")
+            conflict = "slice, model_id, feature, prompt, user_id" if name else "user_id"
+            cursor.execute(
+                f"INSERT INTO {table} (account_id, month, {named[0]}{columns}, days) "
+                f"SELECT %(account)s, date_trunc('month', day)::date, {named[1]}{columns}, "
+                f"bit_or(1 << (extract(day FROM day)::int - 1)) FROM analytics_dailyuser "
+                f"WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY 2, {columns} "
+                f"ON CONFLICT (account_id, month, {conflict}) DO UPDATE SET days = {table}.days | EXCLUDED.days",
+                {**params, "slice": name})
 
 
 def _day_runs(days, longest=31):
@@ -195,7 +199,7 @@ def rollup_rebuild_account(account) -> None:
         cursor.execute("DELETE FROM analytics_dailyrollup WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailyuser WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_usermonth WHERE account_id = %s", [account.pk])
-        cursor.execute("DELETE FROM analytics_featureusermonth WHERE account_id = %s", [account.pk])
+        cursor.execute("DELETE FROM analytics_sliceusermonth WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_hourlytotal WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailytotal WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailyslice WHERE account_id = %s", [account.pk])

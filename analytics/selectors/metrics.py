@@ -233,15 +233,17 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
     spans = [(sel.start, sel.end)]
     if period not in HOURLY_ONLY and d0 < d1:
         spans = [(sel.start, d0), (d1, sel.end)]
-        by_feature = not extra_users and set(keys) | set(sel.filters) == {"feature"}
-        if (not sel.filters and not keys and not extra_users) or by_feature:
-            # Whole days from the users' month bitmaps: one row per user (and feature) and month.
+        sliced = not extra_users and not period and _slice_of(sel, keys)
+        if (not sel.filters and not keys and not extra_users) or sliced:
+            # Whole days from the users' month bitmaps: one row per user (and value) and month.
             months, masks = _month_masks(sel.account, d0, d1)
             params.update(months=months, masks=masks)
-            table = "analytics_featureusermonth" if by_feature else "analytics_usermonth"
+            table = "analytics_sliceusermonth" if sliced else "analytics_usermonth"
             where, p = _where(sel, "um.")
             params.update(p)
-            pieces.append(f"SELECT {'um.feature, ' if keys else ''}um.user_id FROM {table} um "
+            if sliced:
+                where = f" AND um.slice = '{sliced}'{where}"  # a SLICES name
+            pieces.append(f"SELECT {f'um.{sliced}, ' if keys else ''}um.user_id FROM {table} um "
                           "JOIN unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) ON r.month = um.month "
                           f"WHERE um.account_id = %(account)s AND um.days & r.mask <> 0{where}")
         else:
