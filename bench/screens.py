@@ -37,7 +37,7 @@ def main():
     from analytics.screens.performance import performance_table
     from analytics.screens.production import overview, production
     from analytics.screens.usage import usage
-    from analytics.selectors import Selection
+    from analytics.selectors import Selection, metrics_breakdown
     from traces import demo
 
     with connection.cursor() as cursor:  # traces protect their models: empty the bench database first
@@ -82,6 +82,10 @@ def main():
         "compare (2 prompts)": lambda sel: compare(sel, "prompt", prompts),
         "cohorts (users)": lambda sel: cohorts(sel, "users"),
         "usage": usage,
+        # What a custom dashboard's pie, bar or table widget asks of /api/v1/metrics/breakdown.
+        "breakdown by model": lambda sel: metrics_breakdown(sel, "model", peak=True),
+        "breakdown by prompt": lambda sel: metrics_breakdown(sel, "prompt", peak=True),
+        "breakdown by deploym.": lambda sel: metrics_breakdown(sel, "deployment", peak=True),
     }
     lines = [f"{traces:,} demo traces over {args.days} days; best of 5, ms; ratio = screen ÷ naive raw summary",
              "screen                   7 d     ratio    30 d     ratio"]
