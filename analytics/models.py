@@ -108,18 +108,19 @@ class DailyTotal(MetricColumns):
         constraints = [models.UniqueConstraint(fields=["account", "day"], name="daily_total_uniq")]
 
 
-SLICES = ("model_id", "feature", "prompt")
+SLICES = ("model_id", "deployment_id", "feature", "prompt")
 
 
 class DailySlice(MetricColumns):
     """An account's daily rows merged down to one dimension (`slice` names it; the other
-    two columns are empty): breakdowns by model, feature or prompt, and filters on that
+    columns are empty): breakdowns by model, deployment, feature or prompt, and filters on that
     one dimension, read a few rows per day instead of every combination of dimensions.
     peak_minute_requests is the value's exact busiest minute of the day."""
 
     day = models.DateField()
     slice = models.CharField(max_length=16, choices=[(s, s) for s in SLICES])
     model_id = models.BigIntegerField(null=True)
+    deployment_id = models.BigIntegerField(null=True)
     feature = models.CharField(max_length=200, blank=True, default="", db_default="")
     prompt = models.CharField(max_length=200, blank=True, default="", db_default="")
 
@@ -176,12 +177,13 @@ class RollupState(AccountOwned):
 
 class SliceUserMonth(AccountOwned):
     """UserMonth per value of one sliced dimension (`slice` names it; the other columns hold
-    0 or ''): bit d-1 of `days` is set when the user made a request with that model,
-    feature or prompt on day d. Distinct users per model, feature or prompt over whole days
-    (feature adoption, breakdowns) read one row per user, value and month."""
+    0 or ''; no deployment is 0): bit d-1 of `days` is set when the user made a request
+    with that model, deployment, feature or prompt on day d. Distinct users per value over
+    whole days (feature adoption, breakdowns) read one row per user, value and month."""
 
     slice = models.CharField(max_length=16, choices=[(s, s) for s in SLICES])
     model_id = models.BigIntegerField(default=0, db_default=0)
+    deployment_id = models.BigIntegerField(default=0, db_default=0)
     feature = models.CharField(max_length=200, blank=True, default="", db_default="")
     prompt = models.CharField(max_length=200, blank=True, default="", db_default="")
     user_id = models.CharField(max_length=200)
@@ -190,5 +192,5 @@ class SliceUserMonth(AccountOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(
-            fields=["account", "month", "slice", "model_id", "feature", "prompt", "user_id"],
+            fields=["account", "month", "slice", "model_id", "deployment_id", "feature", "prompt", "user_id"],
             name="slice_user_month_uniq")]

@@ -128,13 +128,15 @@ def _update_active_users(cursor, account, days):
                        "WHERE um.account_id = %(account)s AND um.month = r.month AND um.days & r.mask <> 0", params)
         for name in slices:
             columns = ", ".join(("user_id", *((name,) if name else ())))
+            # The bitmap's value columns are NOT NULL (a unique key): no deployment is 0.
+            values = columns.replace("deployment_id", "coalesce(deployment_id, 0)")
             named = ("slice, ", "%(slice)s, ") if name else ("", "")
-            conflict = "slice, model_id, feature, prompt, user_id" if name else "user_id"
+            conflict = "slice, model_id, deployment_id, feature, prompt, user_id" if name else "user_id"
             cursor.execute(
                 f"INSERT INTO {table} (account_id, month, {named[0]}{columns}, days) "
-                f"SELECT %(account)s, date_trunc('month', day)::date, {named[1]}{columns}, "
+                f"SELECT %(account)s, date_trunc('month', day)::date, {named[1]}{values}, "
                 f"bit_or(1 << (extract(day FROM day)::int - 1)) FROM analytics_dailyuser "
-                f"WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY 2, {columns} "
+                f"WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY 2, {values} "
                 f"ON CONFLICT (account_id, month, {conflict}) DO UPDATE SET days = {table}.days | EXCLUDED.days",
                 {**params, "slice": name})
 

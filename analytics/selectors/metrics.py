@@ -243,7 +243,8 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
             params.update(p)
             if sliced:
                 where = f" AND um.slice = '{sliced}'{where}"  # a SLICES name
-            pieces.append(f"SELECT {f'um.{sliced}, ' if keys else ''}um.user_id FROM {table} um "
+            key = f"nullif(um.{sliced}, 0)" if sliced == "deployment_id" else f"um.{sliced}"  # 0: none
+            pieces.append(f"SELECT {f'{key}, ' if keys else ''}um.user_id FROM {table} um "
                           "JOIN unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) ON r.month = um.month "
                           f"WHERE um.account_id = %(account)s AND um.days & r.mask <> 0{where}")
         else:

@@ -195,7 +195,8 @@ def test_one_dimension_reads_come_from_daily_slices_and_stay_exact(kolkata, key_
     """Breakdowns by (and filters on) only the model, the feature or the prompt read the
     daily slices; they equal the raw rows, also after late data changes a day."""
     day = date(2026, 11, 12)
-    for name, column in (("model_id", "model_id"), ("feature", "feature"), ("prompt", "prompt")):
+    for name, column in (("model_id", "model_id"), ("deployment_id", "deployment_id"), ("feature", "feature"),
+                         ("prompt", "prompt")):
         sliced = {getattr(r, column): r.requests for r in DailySlice.objects.filter(account=kolkata, day=day,
                                                                                       slice=name)}
         full = {}
@@ -214,6 +215,15 @@ def test_one_dimension_reads_come_from_daily_slices_and_stay_exact(kolkata, key_
     for row in rows:
         assert_matches(row, expected(kolkata, s, e, prompt=row["key"]))
         assert row["peak_rpm"] == max(n for (prompt, _), n in per_minute.items() if prompt == row["key"])
+    # Deployment: external models have none, a group of its own in the slices and bitmaps.
+    traces = list(Trace.objects.for_account(kolkata).filter(executed_at__gte=s, executed_at__lt=e))
+    rows = api.get("/api/v1/metrics/breakdown", {**params, "by": "deployment"}).json()["rows"]
+    assert {r["deployment_id"] for r in rows} == {t.deployment_id for t in traces} and len(rows) == 2
+    for row in rows:
+        mine = [t for t in traces if t.deployment_id == row["deployment_id"]]
+        minutes = Counter(int(t.executed_at.timestamp() // 60) for t in mine)
+        assert (row["total_requests"], row["active_users"], row["peak_rpm"]) == \
+            (len(mine), len({t.user_id for t in mine}), max(minutes.values()))
     series = api.get("/api/v1/metrics/timeseries", {**params, "feature": "Search"}).json()["points"]
     assert sum(p["total_requests"] for p in series) == expected(kolkata, s, e, feature="Search")["total_requests"]
 
