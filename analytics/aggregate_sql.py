@@ -52,6 +52,16 @@ def output_columns(dims=DIMS) -> tuple:
 OUTPUT = output_columns()
 
 
+def _sketch_cte(name: str, column: str) -> str:
+    """A CTE of {gid: {bucket: count}} for a value column of the base rows (NULLs left out)."""
+    return f""", {name} AS (
+    SELECT gid, jsonb_object_agg(k, c) AS sketch FROM (
+        SELECT gid, {SQL_BUCKET.format(col=column)} AS k, count(*) AS c
+        FROM base WHERE {column} IS NOT NULL GROUP BY 1, 2) x
+    GROUP BY gid
+)"""
+
+
 def raw_aggregate_sql(bucket_sql: str, extra_where: str = "", dims=DIMS, sketches=("latency", "ttft"),
                       minutes=True) -> str:
     """Rows of output_columns(dims) per (bucket, dimensions) over the account's traces in
@@ -68,20 +78,9 @@ def raw_aggregate_sql(bucket_sql: str, extra_where: str = "", dims=DIMS, sketche
     group_dims = lead(f"min({d}) AS {d}" for d in dims)
     sums = ", ".join(f"{expr} AS {name}" for name, expr in SUMS.items())
     out_dims = lead(f"nullif(g.{d}, 0)" if d in NULLABLE else f"g.{d}" for d in dims)
-    lat = tt = pm = ""
-    if "latency" in sketches:
-        lat = f""", lat AS (
-    SELECT gid, jsonb_object_agg(k, c) AS sketch FROM (
-        SELECT gid, {SQL_BUCKET.format(col="response_time_ms")} AS k, count(*) AS c FROM base GROUP BY 1, 2) x
-    GROUP BY gid
-)"""
-    if "ttft" in sketches:
-        tt = f""", tt AS (
-    SELECT gid, jsonb_object_agg(k, c) AS sketch FROM (
-        SELECT gid, {SQL_BUCKET.format(col="ttft_ms")} AS k, count(*) AS c
-        FROM base WHERE ttft_ms IS NOT NULL GROUP BY 1, 2) x
-    GROUP BY gid
-)"""
+    lat = _sketch_cte("lat", "response_time_ms") if "latency" in sketches else ""
+    tt = _sketch_cte("tt", "ttft_ms") if "ttft" in sketches else ""
+    pm = ""
     if minutes:
         # Requests per minute (keyed by Unix minute) so the busiest minute of any set of
         # groups is exact: sum the maps, take the maximum.

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from analytics.aggregate_sql import DIMS, SUM_COLUMNS, output_columns, raw_aggregate_sql
+from analytics.aggregate_sql import DIMS, NULLABLE, SUM_COLUMNS, output_columns, raw_aggregate_sql
 from analytics.buckets import HOUR, day_bucket_sql, day_start, hour_bucket_sql, hour_floor, local_day
 from analytics.merge_sql import merged_rows_sql
 from analytics.models import SLICES, RollupState
@@ -113,7 +113,7 @@ def _replace_users(cursor, account, days, scope):
 
 def _update_active_users(cursor, account, days):
     """Distinct users of each recomputed day, and the users' month bitmaps (UserMonth, and
-    per model, feature and prompt SliceUserMonth)."""
+    per sliced value SliceUserMonth)."""
     months = {}
     for day in days:
         month = day.replace(day=1)
@@ -122,23 +122,24 @@ def _update_active_users(cursor, account, days):
     cursor.execute("UPDATE analytics_dailytotal d SET active_users = u.n FROM (SELECT day, count(DISTINCT user_id) "
                    "AS n FROM analytics_dailyuser WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY day) "
                    "u WHERE d.account_id = %(account)s AND d.day = u.day", params)
-    for table, slices in (("analytics_usermonth", (None,)), ("analytics_sliceusermonth", SLICES)):
+    for table in ("analytics_usermonth", "analytics_sliceusermonth"):
         cursor.execute(f"UPDATE {table} um SET days = um.days & ~r.mask "
                        "FROM unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) "
                        "WHERE um.account_id = %(account)s AND um.month = r.month AND um.days & r.mask <> 0", params)
-        for name in slices:
-            columns = ", ".join(("user_id", *((name,) if name else ())))
-            # The bitmap's value columns are NOT NULL (a unique key): no deployment is 0.
-            values = columns.replace("deployment_id", "coalesce(deployment_id, 0)")
-            named = ("slice, ", "%(slice)s, ") if name else ("", "")
-            conflict = "slice, model_id, deployment_id, feature, prompt, user_id" if name else "user_id"
-            cursor.execute(
-                f"INSERT INTO {table} (account_id, month, {named[0]}{columns}, days) "
-                f"SELECT %(account)s, date_trunc('month', day)::date, {named[1]}{values}, "
-                f"bit_or(1 << (extract(day FROM day)::int - 1)) FROM analytics_dailyuser "
-                f"WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY 2, {values} "
-                f"ON CONFLICT (account_id, month, {conflict}) DO UPDATE SET days = {table}.days | EXCLUDED.days",
-                {**params, "slice": name})
+    bits = ("date_trunc('month', day)::date AS month, bit_or(1 << (extract(day FROM day)::int - 1)) AS days "
+            "FROM analytics_dailyuser WHERE account_id = %(account)s AND day = ANY(%(days)s)")
+    cursor.execute(
+        f"INSERT INTO analytics_usermonth (account_id, user_id, month, days) SELECT %(account)s, user_id, {bits} "
+        "GROUP BY user_id, month ON CONFLICT (account_id, month, user_id) "
+        "DO UPDATE SET days = analytics_usermonth.days | EXCLUDED.days", params)
+    for name in SLICES:
+        # The bitmap's value columns are NOT NULL (part of its unique key): no value is 0.
+        value = f"coalesce({name}, 0)" if name in NULLABLE else name
+        cursor.execute(
+            f"INSERT INTO analytics_sliceusermonth (account_id, slice, user_id, {name}, month, days) "
+            f"SELECT %(account)s, %(slice)s, user_id, {value}, {bits} GROUP BY user_id, {value}, month "
+            "ON CONFLICT (account_id, month, slice, model_id, deployment_id, feature, prompt, user_id) "
+            "DO UPDATE SET days = analytics_sliceusermonth.days | EXCLUDED.days", {**params, "slice": name})
 
 
 def _day_runs(days, longest=31):

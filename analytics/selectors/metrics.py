@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
-from analytics.aggregate_sql import SUM_COLUMNS, output_columns, raw_aggregate_sql
+from analytics.aggregate_sql import NULLABLE, SUM_COLUMNS, output_columns, raw_aggregate_sql
 from analytics.buckets import day_bucket_sql, day_start, hour_bucket_sql, hour_ceil, hour_floor, local_day
 from analytics.models import SLICES
 from analytics.selectors.aggregate import Agg
@@ -198,20 +198,23 @@ def _slice_of(sel, keys) -> str | None:
     return next(iter(columns)) if len(columns) == 1 and columns <= set(SLICES) else None
 
 
-def _rollup_scope(sel, source, start, end, keys=()):
+def _rollup_scope(sel, source, start, end, keys=(), tag=""):
+    """(table, WHERE clause, parameters) of the rollup rows of a source over [start, end);
+    tag names the range parameters (lo{tag}, hi{tag}) when several scopes share one query."""
     table, column = {"daily": ("analytics_dailyrollup", "day"), "hourly": ("analytics_hourlyrollup", "hour_start"),
                      "users": ("analytics_dailyuser", "day")}[source]
     sliced = ""
     if source != "users" and _totals_suffice(sel, keys):
         table = {"daily": "analytics_dailytotal", "hourly": "analytics_hourlytotal"}[source]
-    elif source == "daily" and _slice_of(sel, keys):
-        table, sliced = "analytics_dailyslice", f" AND slice = '{_slice_of(sel, keys)}'"  # a SLICES name
+    elif source == "daily" and (name := _slice_of(sel, keys)):
+        table, sliced = "analytics_dailyslice", f" AND slice = '{name}'"  # a SLICES name
     dated = source in ("daily", "users")
     lo = start.astimezone(sel.account.tzinfo).date() if dated else start
     hi = end.astimezone(sel.account.tzinfo).date() if dated else end
     where, params = _where(sel, "")
-    params.update(account=sel.account.pk, lo=lo, hi=hi)
-    return table, f"account_id = %(account)s AND {column} >= %(lo)s AND {column} < %(hi)s{sliced}{where}", params
+    params.update({"account": sel.account.pk, f"lo{tag}": lo, f"hi{tag}": hi})
+    return (table, f"account_id = %(account)s AND {column} >= %(lo{tag})s AND {column} < %(hi{tag})s{sliced}{where}",
+            params)
 
 
 def _whole_days(sel):
@@ -243,7 +246,7 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
             params.update(p)
             if sliced:
                 where = f" AND um.slice = '{sliced}'{where}"  # a SLICES name
-            key = f"nullif(um.{sliced}, 0)" if sliced == "deployment_id" else f"um.{sliced}"  # 0: none
+            key = f"nullif(um.{sliced}, 0)" if sliced in NULLABLE else f"um.{sliced}"  # stored 0: none
             pieces.append(f"SELECT {f'{key}, ' if keys else ''}um.user_id FROM {table} um "
                           "JOIN unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) ON r.month = um.month "
                           f"WHERE um.account_id = %(account)s AND um.days & r.mask <> 0{where}")
@@ -334,9 +337,8 @@ def _peaks(sel: Selection, keys=()) -> dict:
         for i, (lo, hi) in enumerate(hourly_spans):
             if lo >= hi:
                 continue
-            table, scope, p = _rollup_scope(sel, "hourly", lo, hi, keys)
-            params.update({f"h{i}lo": p.pop("lo"), f"h{i}hi": p.pop("hi"), **p})
-            scope = scope.replace("%(lo)s", f"%(h{i}lo)s").replace("%(hi)s", f"%(h{i}hi)s")
+            table, scope, p = _rollup_scope(sel, "hourly", lo, hi, keys, tag=f"_h{i}")
+            params.update(p)
             if _totals_suffice(sel, keys):
                 # An hourly total's peak is already its busiest minute over every group: one
                 # row per hour, under a negative id so it never sums with a minute of another piece.
