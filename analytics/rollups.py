@@ -1,10 +1,10 @@
 """Recompute rollups from raw traces for the buckets ingestion marked dirty (A1, A2).
 
 Claims dirty UTC hours with FOR UPDATE SKIP LOCKED, maps them to the account's local
-hours and days, recomputes the hours from raw traces (and the coarser rows from the
-hours, analytics.merge_sql), and replaces their rows — all in one transaction under a
-per-account advisory lock, so two workers never interleave on one account and running
-twice gives the same rows.
+days, and replaces every row of those days (and of their hours) with one aggregation of
+the raw traces (analytics.day_build_sql) — all in one transaction under a per-account
+advisory lock, so two workers never interleave on one account and running twice gives
+the same rows.
 """
 from datetime import timedelta
 
@@ -12,137 +12,98 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from analytics.aggregate_sql import DIMS, NULLABLE, SUM_COLUMNS, output_columns, raw_aggregate_sql
-from analytics.buckets import HOUR, day_bucket_sql, day_start, hour_bucket_sql, hour_floor, local_day
-from analytics.merge_sql import merged_rows_sql
+from analytics.aggregate_sql import NULLABLE
+from analytics.buckets import HOUR, day_start, local_day
+from analytics.day_build_sql import day_build_sql
 from analytics.models import SLICES, RollupState
 
 LOCK_NAMESPACE = 7302
-MEASURE_COLUMNS = (*SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests")
 
 
-def _replace(cursor, account, table, key_column, key_values, bucket_sql, start, end, dims=DIMS):
-    """Replace the rows of the given buckets with a fresh aggregation of raw traces;
-    dims=() writes the account's totals (one row per bucket)."""
-    cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND {key_column} = ANY(%s)",
-                   [account.pk, list(key_values)])
-    # Only hourly rows keep the per-minute map; days read the busiest minute from hours.
-    extra = ("minute_counts",) if key_column == "hour_start" else ()
-    columns = (*dims, *MEASURE_COLUMNS, *extra)
-    output = output_columns(dims)
-    cols = ", ".join(("account_id", *columns))
-    select = ", ".join(["%(account)s", *[f"a.{c}" for c in columns]])
-    cursor.execute(
-        f"INSERT INTO {table} ({key_column}, {cols}) "
-        f"SELECT a.bucket, {select} FROM ({raw_aggregate_sql(bucket_sql, dims=dims)}) "
-        f"AS a({', '.join(output)}) WHERE a.bucket = ANY(%(keys)s)",
-        {"account": account.pk, "start": start, "end": end, "keys": list(key_values)},
-    )
-
-
-def _replace_merged(cursor, account, table, key_column, keys, source, bucket_sql, where, params, dims=(),
-                    minutes=False, slice_name=None, delete=True):
-    """Replace the rows of the given buckets with the merge of finer rollup rows.
-    minutes=True merges the minute maps, so the peak is the busiest minute of the merged
-    rows; slice_name: rows of analytics_dailyslice, which keep the peak but no map."""
-    if delete:
-        cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND {key_column} = ANY(%s)",
-                       [account.pk, list(keys)])
-    merged = (*dims, *MEASURE_COLUMNS, *(("minute_counts",) if minutes else ()))
-    columns = merged if not slice_name else (*dims, *MEASURE_COLUMNS)
-    named = ", slice" if slice_name else ""
-    cursor.execute(
-        f"INSERT INTO {table} ({key_column}, account_id{named}, {', '.join(columns)}) "
-        f"SELECT m.bucket, %(account)s{', %(slice)s' if slice_name else ''}, {', '.join(f'm.{c}' for c in columns)} "
-        f"FROM ({merged_rows_sql(source, bucket_sql, where, dims, minutes)}) AS m(bucket, {', '.join(merged)})",
-        {"account": account.pk, "slice": slice_name, **params})
+TABLES_BY_HOUR = ("analytics_hourlyrollup", "analytics_hourlytotal")
+TABLES_BY_DAY = ("analytics_dailyrollup", "analytics_dailytotal", "analytics_dailyslice", "analytics_dailyuser")
 
 
 def rollup_recompute(account, hours_utc) -> None:
-    """Recompute the local hours and days overlapping the given UTC hours (in a transaction).
-
-    Raw traces are read twice: once into hourly rows, once into per-user daily rows.
-    Hourly totals, daily rows, daily totals and the one-dimension daily slices are merged
-    from the hourly rows.
-    """
-    local_hours = set()
-    for h in hours_utc:
-        local_hours.add(hour_floor(account, h))
-        local_hours.add(hour_floor(account, h + HOUR - timedelta(microseconds=1)))
-    days = sorted({local_day(account, h) for h in local_hours}
-                  | {local_day(account, h + HOUR - timedelta(microseconds=1)) for h in local_hours})
-    day_of_hour = f"(r.hour_start AT TIME ZONE '{account.timezone}')::date"  # validated IANA name
+    """Recompute the local days overlapping the given UTC hours (in a transaction): every
+    row of those days and of their hours is replaced from raw traces, each trace read once
+    (analytics.day_build_sql), then the users' month bitmaps are updated."""
+    days = sorted({local_day(account, h) for h in hours_utc}
+                  | {local_day(account, h + HOUR - timedelta(microseconds=1)) for h in hours_utc})
+    statement = day_build_sql(account)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, account.pk])
-        # NOTE: the CTEs' row estimates are unknowable to the planner; a nested loop over
-        # thousands of groups is quadratic, hash joins are linear.
+        # NOTE: the CTEs' row estimates are unknowable to the planner. Hashing is linear in
+        # the rows; a nested loop over thousands of groups is quadratic, and sorting tens of
+        # thousands of rows on thirteen keys to merge them cost a third of the statement.
+        # The hash tables get room to stay in memory.
         cursor.execute("SET LOCAL enable_nestloop = off")
-        for run_start, run_end, keys in _runs(sorted(local_hours)):
-            _replace(cursor, account, "analytics_hourlyrollup", "hour_start", keys, hour_bucket_sql(account),
-                     run_start, run_end)
-            _replace_merged(cursor, account, "analytics_hourlytotal", "hour_start", keys, "analytics_hourlyrollup",
-                            "r.hour_start", "r.hour_start = ANY(%(keys)s)", {"keys": keys}, minutes=True)
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL work_mem = '32MB'")
         for first, last, run in _day_runs(days):
-            scope = {"lo": day_start(account, first), "hi": day_start(account, last + timedelta(days=1))}
-            where = "r.hour_start >= %(lo)s AND r.hour_start < %(hi)s"
-            _replace_merged(cursor, account, "analytics_dailyrollup", "day", run, "analytics_hourlyrollup",
-                            day_of_hour, where, scope, dims=DIMS)
-            _replace_merged(cursor, account, "analytics_dailytotal", "day", run, "analytics_hourlytotal",
-                            day_of_hour, where, scope)
-            cursor.execute("DELETE FROM analytics_dailyslice WHERE account_id = %s AND day = ANY(%s)",
-                           [account.pk, run])
-            for name in SLICES:
-                # From the hourly rows' minute maps, so each value's peak is its exact busiest minute.
-                _replace_merged(cursor, account, "analytics_dailyslice", "day", run, "analytics_hourlyrollup",
-                                day_of_hour, where, scope, dims=(name,), minutes=True, slice_name=name, delete=False)
-            _replace_users(cursor, account, run, scope)
+            scope = {"account": account.pk, "lo": day_start(account, first),
+                     "hi": day_start(account, last + timedelta(days=1))}
+            for table in TABLES_BY_HOUR:
+                cursor.execute(f"DELETE FROM {table} WHERE account_id = %(account)s AND hour_start >= %(lo)s "
+                               "AND hour_start < %(hi)s", scope)
+            for table in TABLES_BY_DAY:
+                cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND day = ANY(%s)", [account.pk, run])
+            cursor.execute(statement, scope)
         _update_active_users(cursor, account, days)
 
 
-def _replace_users(cursor, account, days, scope):
-    """Requests per user and dimensions on a run of local days (GROUP BY treats NULLs as one value)."""
-    dims = ", ".join(DIMS)
-    cursor.execute("DELETE FROM analytics_dailyuser WHERE account_id = %s AND day = ANY(%s)", [account.pk, days])
-    cursor.execute(
-        f"INSERT INTO analytics_dailyuser (account_id, day, user_id, {dims}, requests, cost_usd) "
-        f"SELECT %(account)s, {day_bucket_sql(account)}, user_id, {dims}, count(*), coalesce(sum(cost_usd), 0) "
-        f"FROM traces_trace t WHERE account_id = %(account)s AND executed_at >= %(lo)s AND executed_at < %(hi)s "
-        f"AND user_id <> '' GROUP BY 2, user_id, {dims}",
-        {"account": account.pk, **scope})
+# GROUPING(*SLICES) sets the bit of every column left out of the grouping set (first column
+# highest): the set of slice i leaves out all but column i.
+_SLICE_OF_GROUPING = " ".join(
+    f"WHEN {(1 << len(SLICES)) - 1 - (1 << (len(SLICES) - 1 - i))} THEN '{name}'" for i, name in enumerate(SLICES))
+_NONE = {"model_id": "0", "deployment_id": "0", "feature": "''", "prompt": "''"}  # the other columns' value
 
 
 def _update_active_users(cursor, account, days):
-    """Distinct users of each recomputed day, and the users' month bitmaps (UserMonth, and
-    per sliced value SliceUserMonth)."""
+    """The users' month bitmaps of the recomputed days: UserMonth, and per sliced value
+    SliceMonthUsers (its rows of those months are rewritten: the recomputed days' bits
+    cleared, the days' users from the daily user rows added)."""
     months = {}
     for day in days:
         month = day.replace(day=1)
         months[month] = months.get(month, 0) | 1 << (day.day - 1)
     params = {"account": account.pk, "days": days, "months": list(months), "masks": list(months.values())}
-    cursor.execute("UPDATE analytics_dailytotal d SET active_users = u.n FROM (SELECT day, count(DISTINCT user_id) "
-                   "AS n FROM analytics_dailyuser WHERE account_id = %(account)s AND day = ANY(%(days)s) GROUP BY day) "
-                   "u WHERE d.account_id = %(account)s AND d.day = u.day", params)
-    for table in ("analytics_usermonth", "analytics_sliceusermonth"):
-        cursor.execute(f"UPDATE {table} um SET days = um.days & ~r.mask "
-                       "FROM unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) "
-                       "WHERE um.account_id = %(account)s AND um.month = r.month AND um.days & r.mask <> 0", params)
-    bits = ("date_trunc('month', day)::date AS month, bit_or(1 << (extract(day FROM day)::int - 1)) AS days "
-            "FROM analytics_dailyuser WHERE account_id = %(account)s AND day = ANY(%(days)s)")
+    day_bit = "date_trunc('month', day)::date AS month, 1 << (extract(day FROM day)::int - 1) AS bit"
+    cursor.execute("UPDATE analytics_usermonth um SET days = um.days & ~r.mask "
+                   "FROM unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) "
+                   "WHERE um.account_id = %(account)s AND um.month = r.month AND um.days & r.mask <> 0", params)
     cursor.execute(
-        f"INSERT INTO analytics_usermonth (account_id, user_id, month, days) SELECT %(account)s, user_id, {bits} "
-        "GROUP BY user_id, month ON CONFLICT (account_id, month, user_id) "
+        f"INSERT INTO analytics_usermonth (account_id, user_id, month, days) SELECT %(account)s, user_id, month, "
+        f"bit_or(bit) FROM (SELECT user_id, {day_bit} FROM analytics_dailyuser WHERE account_id = %(account)s "
+        "AND day = ANY(%(days)s)) u GROUP BY user_id, month ON CONFLICT (account_id, month, user_id) "
         "DO UPDATE SET days = analytics_usermonth.days | EXCLUDED.days", params)
-    for name in SLICES:
-        # The bitmap's value columns are NOT NULL (part of its unique key): no value is 0.
-        value = f"coalesce({name}, 0)" if name in NULLABLE else name
-        cursor.execute(
-            f"INSERT INTO analytics_sliceusermonth (account_id, slice, user_id, {name}, month, days) "
-            f"SELECT %(account)s, %(slice)s, user_id, {value}, {bits} GROUP BY user_id, {value}, month "
-            "ON CONFLICT (account_id, month, slice, model_id, deployment_id, feature, prompt, user_id) "
-            "DO UPDATE SET days = analytics_sliceusermonth.days | EXCLUDED.days", {**params, "slice": name})
+    values = ", ".join(SLICES)
+    cursor.execute(f"""
+WITH old AS (
+    DELETE FROM analytics_slicemonthusers s WHERE s.account_id = %(account)s AND s.month = ANY(%(months)s::date[])
+    RETURNING s.slice, {", ".join(f"s.{c}" for c in SLICES)}, s.month, s.user_ids, s.days
+), kept AS (
+    SELECT o.slice, {", ".join(f"o.{c}" for c in SLICES)}, o.month, x.user_id, x.days & ~r.mask AS days
+    FROM old o JOIN unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) ON r.month = o.month
+    CROSS JOIN LATERAL unnest(o.user_ids, o.days) AS x(user_id, days)
+), fresh AS (
+    -- One pass, one hash table per sliced dimension.
+    SELECT CASE GROUPING({", ".join(SLICES)}) {_SLICE_OF_GROUPING} END AS slice,
+           {", ".join(f"coalesce({c}, {_NONE[c]})" for c in SLICES)}, month, user_id, bit_or(bit) AS days
+    FROM (SELECT user_id, {", ".join(f"coalesce({c}, 0) AS {c}" if c in NULLABLE else c for c in SLICES)},
+                 {day_bit} FROM analytics_dailyuser WHERE account_id = %(account)s AND day = ANY(%(days)s)) u
+    GROUP BY month, user_id, GROUPING SETS ({", ".join(f"({c})" for c in SLICES)})
+), merged AS (
+    SELECT slice, {values}, month, user_id, bit_or(days) AS days
+    FROM (SELECT * FROM kept UNION ALL SELECT * FROM fresh) x GROUP BY slice, {values}, month, user_id
+)
+INSERT INTO analytics_slicemonthusers (account_id, slice, {values}, month, user_ids, days)
+SELECT %(account)s, slice, {values}, month, array_agg(user_id), array_agg(days)  -- in the same order
+FROM merged WHERE days <> 0 GROUP BY slice, {values}, month""", params)
 
 
-def _day_runs(days, longest=31):
+def _day_runs(days, longest=7):
     """Contiguous runs of local days: (first, last, [days])."""
     run = []
     for day in days:
@@ -152,18 +113,6 @@ def _day_runs(days, longest=31):
         run.append(day)
     if run:
         yield run[0], run[-1], run
-
-
-def _runs(hours):
-    """Contiguous runs of hours, so each run is one scan of the trace index."""
-    run = []
-    for h in hours:
-        if run and (h != run[-1] + HOUR or len(run) >= 48):
-            yield run[0], run[-1] + HOUR, run
-            run = []
-        run.append(h)
-    if run:
-        yield run[0], run[-1] + HOUR, run
 
 
 def rollup_process_dirty(limit: int = 500) -> int:
@@ -202,7 +151,7 @@ def rollup_rebuild_account(account) -> None:
         cursor.execute("DELETE FROM analytics_dailyrollup WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailyuser WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_usermonth WHERE account_id = %s", [account.pk])
-        cursor.execute("DELETE FROM analytics_sliceusermonth WHERE account_id = %s", [account.pk])
+        cursor.execute("DELETE FROM analytics_slicemonthusers WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_hourlytotal WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailytotal WHERE account_id = %s", [account.pk])
         cursor.execute("DELETE FROM analytics_dailyslice WHERE account_id = %s", [account.pk])

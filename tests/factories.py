@@ -165,9 +165,9 @@ def _daily_slice(account, marker):
     return an.DailySlice.objects.create(day=T0.date(), slice="feature", feature=f"{marker}-feature", **values)
 
 
-def _slice_user_month(account, marker):
-    return an.SliceUserMonth.objects.create(account=account, slice="feature", user_id=f"{marker}-user",
-                                            feature=f"{marker}-feature", month=T0.date().replace(day=1), days=1)
+def _slice_month_users(account, marker):
+    return an.SliceMonthUsers.objects.create(account=account, slice="feature", user_ids=[f"{marker}-user"],
+                                             feature=f"{marker}-feature", month=T0.date().replace(day=1), days=[1])
 
 
 def _user_month(account, marker):
@@ -225,7 +225,7 @@ FACTORIES = {
     an.HourlyTotal: _hourly_total,
     an.DailyTotal: _daily_total,
     an.DailySlice: _daily_slice,
-    an.SliceUserMonth: _slice_user_month,
+    an.SliceMonthUsers: _slice_month_users,
     dash.Dashboard: _dashboard,
     dash.Widget: _widget,
 }

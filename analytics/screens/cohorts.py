@@ -20,14 +20,17 @@ def users_new_returning(sel) -> list[dict]:
     # Daily-user rows carry counts; raw rows count one each.
     sql, params = _user_pieces_sql(sel, (), extra_users=", cost_usd, requests", extra_raw=", t.cost_usd, 1::bigint")
     first_day = sel.start.astimezone(sel.account.tzinfo).date()
-    params.update(first_day=first_day)
+    # Returning: a bit of an earlier day in the user's month bitmaps (UserMonth).
+    params.update(first_month=first_day.replace(day=1), earlier_days=(1 << (first_day.day - 1)) - 1)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH u AS (SELECT user_id, sum(cost) AS cost, sum(n) AS n FROM ({sql}) AS p(user_id, cost, n)
                            GROUP BY user_id),
-                 seen AS (SELECT user_id, min(day) AS first FROM analytics_dailyuser
-                          WHERE account_id = %(account)s AND user_id IN (SELECT user_id FROM u) GROUP BY user_id)
-                SELECT CASE WHEN seen.first IS NULL OR seen.first >= %(first_day)s THEN 'new' ELSE 'returning' END,
+                 seen AS (SELECT DISTINCT user_id FROM analytics_usermonth
+                          WHERE account_id = %(account)s AND user_id IN (SELECT user_id FROM u)
+                            AND (month < %(first_month)s OR (month = %(first_month)s
+                                                             AND days & %(earlier_days)s <> 0)))
+                SELECT CASE WHEN seen.user_id IS NULL THEN 'new' ELSE 'returning' END,
                        count(*), sum(u.n), coalesce(sum(u.cost), 0)
                 FROM u LEFT JOIN seen USING (user_id) GROUP BY 1""", params)
         found = {kind: (users, requests, cost) for kind, users, requests, cost in cursor.fetchall()}

@@ -238,18 +238,21 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
         spans = [(sel.start, d0), (d1, sel.end)]
         sliced = not extra_users and not period and _slice_of(sel, keys)
         if (not sel.filters and not keys and not extra_users) or sliced:
-            # Whole days from the users' month bitmaps: one row per user (and value) and month.
+            # Whole days from the users' month bitmaps: a row per user and month, or per value and month.
             months, masks = _month_masks(sel.account, d0, d1)
             params.update(months=months, masks=masks)
-            table = "analytics_sliceusermonth" if sliced else "analytics_usermonth"
             where, p = _where(sel, "um.")
             params.update(p)
+            by_month = "JOIN unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) ON r.month = um.month"
             if sliced:
-                where = f" AND um.slice = '{sliced}'{where}"  # a SLICES name
-            key = f"nullif(um.{sliced}, 0)" if sliced in NULLABLE else f"um.{sliced}"  # stored 0: none
-            pieces.append(f"SELECT {f'{key}, ' if keys else ''}um.user_id FROM {table} um "
-                          "JOIN unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) ON r.month = um.month "
-                          f"WHERE um.account_id = %(account)s AND um.days & r.mask <> 0{where}")
+                key = f"nullif(um.{sliced}, 0)" if sliced in NULLABLE else f"um.{sliced}"  # stored 0: none
+                pieces.append(f"SELECT {f'{key}, ' if keys else ''}x.user_id FROM analytics_slicemonthusers um "
+                              f"{by_month} CROSS JOIN LATERAL unnest(um.user_ids, um.days) AS x(user_id, days) "
+                              f"WHERE um.account_id = %(account)s AND um.slice = '{sliced}' "  # a SLICES name
+                              f"AND x.days & r.mask <> 0{where}")
+            else:
+                pieces.append(f"SELECT um.user_id FROM analytics_usermonth um {by_month} "
+                              f"WHERE um.account_id = %(account)s AND um.days & r.mask <> 0{where}")
         else:
             table, scope, p = _rollup_scope(sel, "users", d0, d1)
             params.update(p)
