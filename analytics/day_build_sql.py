@@ -20,6 +20,11 @@ from analytics.sketch import SQL_BUCKET
 _EXTREMES = {"latency_min": "min", "latency_max": "max"}
 MERGED_SUMS = ", ".join(f"{_EXTREMES.get(c, 'sum')}({c}) AS {c}" for c in SUM_COLUMNS)
 MEASURES = (*SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests")
+# GROUPING(*SLICES) sets the bit of every column left out of the grouping set (first column
+# highest): the set of slice i leaves out all but column i.
+SLICE_OF_GROUPING = " ".join(
+    f"WHEN {(1 << len(SLICES)) - 1 - (1 << (len(SLICES) - 1 - i))} THEN '{name}'" for i, name in enumerate(SLICES))
+SLICE_NONE = {"model_id": "0", "deployment_id": "0", "feature": "''", "prompt": "''"}  # left out of a set
 
 
 def _out(column: str, prefix: str = "") -> str:
@@ -33,7 +38,6 @@ def day_build_sql(account) -> str:
     hour = hour_bucket_sql(account)
     base_dims = ", ".join(f"coalesce(t.{d}, 0) AS {d}" if d in NULLABLE else f"t.{d}" for d in DIMS)
     sums = ", ".join(f"{expr} AS {name}" for name, expr in SUMS.items())
-    hk = f"hour, day, {dims}"
     measures = ", ".join(MEASURES)
     sum_cols = ", ".join(f"s.{c}" for c in SUM_COLUMNS)
     empty = "'{}'::jsonb"
@@ -49,24 +53,32 @@ def day_build_sql(account) -> str:
     def maps(level, source):
         return (f"SELECT {level}, jsonb_object_agg(k, c) AS s FROM {source} x GROUP BY {level}")
 
-    slices = []
-    for name in SLICES:
-        keys = f"day, {name}"
-        slices.append(f"""ins_{name} AS (
-    INSERT INTO analytics_dailyslice (account_id, slice, day, {name}, {measures})
-    SELECT %(account)s, '{name}', s.day, {_out(name, "s.")}, {sum_cols}, coalesce(l.s, {empty}),
-           coalesce(tt.s, {empty}), coalesce(p.peak, 0)
-    FROM ({sums_by(keys, 'd')}) s
-    LEFT JOIN ({maps(keys, f"(SELECT {keys}, k, sum(c) AS c FROM dl JOIN dg USING (dgid) GROUP BY {keys}, k)")}) l
-        USING ({keys})
-    LEFT JOIN ({maps(keys, f"(SELECT {keys}, k, sum(c) AS c FROM dt JOIN dg USING (dgid) GROUP BY {keys}, k)")}) tt
-        USING ({keys})
-    LEFT JOIN (SELECT {keys}, max(c) AS peak FROM (SELECT {keys}, k, sum(c) AS c FROM hmx GROUP BY {keys}, k) x
-               GROUP BY {keys}) p USING ({keys})
-)""")
+    # The four slices in one pass per source: GROUPING SETS, one hash table per sliced
+    # dimension. A row's set is GROUPING(*SLICES); the columns left out of it read 0 or ''.
+    values = ", ".join(SLICES)
+    sk = f"gs, day, {values}"
+    sliced = (f"GROUPING({values}) AS gs, day, "
+              + ", ".join(f"coalesce({c}, {SLICE_NONE[c]}) AS {c}" for c in SLICES))
+    sets = f"GROUPING SETS ({', '.join(f'({c})' for c in SLICES)})"
+
+    def slice_maps(source):
+        return maps(sk, f"(SELECT {sliced}, k, sum(c) AS c FROM {source} JOIN dg USING (dgid) GROUP BY day, k, {sets})")
+
+    slices = f"""ins_slices AS (
+    INSERT INTO analytics_dailyslice (account_id, slice, day, {values}, {measures})
+    SELECT %(account)s, CASE s.gs {SLICE_OF_GROUPING} END, s.day, {", ".join(f"nullif(s.{c}, 0)" if c in NULLABLE
+                                                                          or c == "model_id" else f"s.{c}"
+                                                                          for c in SLICES)},
+           {sum_cols}, coalesce(l.s, {empty}), coalesce(tt.s, {empty}), coalesce(p.peak, 0)
+    FROM (SELECT {sliced}, {MERGED_SUMS} FROM d GROUP BY day, {sets}) s
+    LEFT JOIN ({slice_maps("dl")}) l USING ({sk})
+    LEFT JOIN ({slice_maps("dt")}) tt USING ({sk})
+    LEFT JOIN (SELECT {sk}, max(c) AS peak FROM (SELECT {sliced}, k, sum(c) AS c FROM hmx GROUP BY day, k, {sets}) x
+               GROUP BY {sk}) p USING ({sk})
+)"""
     return f"""
 WITH base AS MATERIALIZED (
-    SELECT {hour} AS hour, ({hour} AT TIME ZONE '{tz}')::date AS day, {base_dims}, t.user_id,
+    SELECT {hour} AS hour, {base_dims}, t.user_id,
            t.status, t.error_type, t.http_status, t.response_time_ms, t.ttft_ms, t.queue_time_ms, t.network_time_ms,
            t.input_tokens, t.output_tokens, t.cost_usd, t.credits, t.cache_hit,
            floor(extract(epoch FROM t.executed_at) / 60)::bigint AS minute,
@@ -76,7 +88,8 @@ WITH base AS MATERIALIZED (
     WHERE t.account_id = %(account)s AND t.executed_at >= %(lo)s AND t.executed_at < %(hi)s
 ), g AS MATERIALIZED (
     -- One id per local hour and combination of dimensions: every later grouping is on ids.
-    SELECT row_number() OVER () AS gid, {hk}, {sums} FROM base GROUP BY {hk}
+    SELECT row_number() OVER () AS gid, hour, (hour AT TIME ZONE '{tz}')::date AS day, {dims}, {sums}
+    FROM base GROUP BY hour, {dims}
 ), dg AS MATERIALIZED (
     SELECT row_number() OVER () AS dgid, day, {dims} FROM g GROUP BY day, {dims}
 ), gd AS MATERIALIZED (
@@ -86,7 +99,7 @@ WITH base AS MATERIALIZED (
     SELECT g.gid, {SQL_BUCKET.format(col="b.response_time_ms")} AS lb, b.response_time_ms IS NOT NULL AS has_lb,
            {SQL_BUCKET.format(col="b.ttft_ms")} AS tb, b.ttft_ms IS NOT NULL AS has_tb, b.minute, b.user_id,
            b.cost_usd
-    FROM base b JOIN g USING ({hk})
+    FROM base b JOIN g USING (hour, {dims})
 ), hl AS MATERIALIZED (SELECT gid, lb AS k, count(*) AS c FROM bg WHERE has_lb GROUP BY gid, lb
 ), ht AS MATERIALIZED (SELECT gid, tb AS k, count(*) AS c FROM bg WHERE has_tb GROUP BY gid, tb
 ), hmx AS MATERIALIZED (
@@ -129,12 +142,13 @@ d AS MATERIALIZED (
     INSERT INTO analytics_dailyuser (account_id, day, user_id, {dims}, requests, cost_usd)
     SELECT %(account)s, dg.day, du.user_id, {", ".join(_out(d, "dg.") for d in DIMS)}, du.requests, du.cost_usd
     FROM du JOIN dg USING (dgid)
-), {", ".join(slices)}
+), {slices}
 INSERT INTO analytics_dailytotal (account_id, day, {measures}, active_users)
 SELECT %(account)s, s.day, {sum_cols}, coalesce(l.s, {empty}), coalesce(tt.s, {empty}), p.peak, coalesce(u.n, 0)
 FROM ({sums_by('day', 'd')}) s
 LEFT JOIN ({maps("day", "(SELECT day, k, sum(c) AS c FROM dl JOIN dg USING (dgid) GROUP BY day, k)")}) l USING (day)
 LEFT JOIN ({maps("day", "(SELECT day, k, sum(c) AS c FROM dt JOIN dg USING (dgid) GROUP BY day, k)")}) tt USING (day)
 JOIN (SELECT day, max(peak) AS peak FROM hour_minutes GROUP BY day) p USING (day)
-LEFT JOIN (SELECT dg.day, count(DISTINCT du.user_id) AS n FROM du JOIN dg USING (dgid) GROUP BY dg.day) u USING (day)
+LEFT JOIN (SELECT day, count(*) AS n FROM (SELECT DISTINCT dg.day, du.user_id FROM du JOIN dg USING (dgid)) x
+           GROUP BY day) u USING (day)
 """
