@@ -40,6 +40,9 @@ class Account(models.Model):
         default=True, help_text="Store request input/output text. When off, no text is kept."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    traces_deleted_before = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="Retention has deleted raw traces before this instant; rollups of earlier days are final.")
 
     class Meta:
         ordering = ["slug"]

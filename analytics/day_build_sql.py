@@ -42,9 +42,8 @@ def day_build_sql(account) -> str:
     sum_cols = ", ".join(f"s.{c}" for c in SUM_COLUMNS)
     empty = "'{}'::jsonb"
 
-    def sums_by(keys, source, join=""):
-        return (f"SELECT {keys}, {MERGED_SUMS}, max(peak_minute_requests) AS peak FROM {source}{join} "
-                f"GROUP BY {keys}")
+    def sums_by(keys, source):
+        return f"SELECT {keys}, {MERGED_SUMS}, max(peak_minute_requests) AS peak FROM {source} GROUP BY {keys}"
 
     def via(level, source):
         """Bucket counts of a finer level (hl, ht) summed up to `level` keys of gd."""
@@ -60,15 +59,15 @@ def day_build_sql(account) -> str:
     sliced = (f"GROUPING({values}) AS gs, day, "
               + ", ".join(f"coalesce({c}, {SLICE_NONE[c]}) AS {c}" for c in SLICES))
     sets = f"GROUPING SETS ({', '.join(f'({c})' for c in SLICES)})"
+    # Ids left out of a set (and no deployment) are stored NULL, as in DailySlice.
+    slice_values = ", ".join(f"nullif(s.{c}, 0)" if SLICE_NONE[c] == "0" else f"s.{c}" for c in SLICES)
 
     def slice_maps(source):
         return maps(sk, f"(SELECT {sliced}, k, sum(c) AS c FROM {source} JOIN dg USING (dgid) GROUP BY day, k, {sets})")
 
     slices = f"""ins_slices AS (
     INSERT INTO analytics_dailyslice (account_id, slice, day, {values}, {measures})
-    SELECT %(account)s, CASE s.gs {SLICE_OF_GROUPING} END, s.day, {", ".join(f"nullif(s.{c}, 0)" if c in NULLABLE
-                                                                          or c == "model_id" else f"s.{c}"
-                                                                          for c in SLICES)},
+    SELECT %(account)s, CASE s.gs {SLICE_OF_GROUPING} END, s.day, {slice_values},
            {sum_cols}, coalesce(l.s, {empty}), coalesce(tt.s, {empty}), coalesce(p.peak, 0)
     FROM (SELECT {sliced}, {MERGED_SUMS} FROM d GROUP BY day, {sets}) s
     LEFT JOIN ({slice_maps("dl")}) l USING ({sk})

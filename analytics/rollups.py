@@ -35,6 +35,13 @@ def rollup_recompute(account, hours_utc) -> None:
     statement = day_build_sql(account)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, account.pk])
+        # Read under the lock retention takes to move it (traces.retention): a day that
+        # began before it has lost raw traces, and its rows stay as they are.
+        cursor.execute("SELECT traces_deleted_before FROM accounts_account WHERE id = %s", [account.pk])
+        deleted_before = cursor.fetchone()[0]
+        days = [d for d in days if deleted_before is None or day_start(account, d) >= deleted_before]
+        if not days:
+            return
         # NOTE: the CTEs' row estimates are unknowable to the planner. Hashing is linear in
         # the rows; a nested loop over thousands of groups is quadratic, and sorting tens of
         # thousands of rows on thirteen keys to merge them cost a third of the statement.
