@@ -302,3 +302,35 @@ def test_ninety_days_in_kolkata_with_filters(make_account, key_client):
         lo = max(s, datetime(day.year, day.month, day.day, tzinfo=tz))
         hi = min(e, datetime(day.year, day.month, day.day, tzinfo=tz) + timedelta(days=1))
         assert_matches(point, expected(account, lo, hi))
+
+
+def test_users_per_value_stay_exact_across_months_after_late_data(make_account, key_client):
+    """Distinct users per feature and per deployment over whole days come from one row per
+    value and month (SliceMonthUsers). Late data on the two days around a month boundary
+    rewrites both months' rows: the other days' users stay, the new ones are added."""
+    account = make_account("months", tz="Asia/Kolkata")
+    generate(account, datetime(2026, 9, 10, 0, 0, tzinfo=UTC), hours=24 * 45, n=1500, seed=21, prefix="m")
+    roll_all()
+    client = key_client(account)
+    start, end = "2026-09-12", "2026-10-20"
+    s, e = _bounds(account, start, end)
+
+    def check():
+        for by, key in (("feature", "feature"), ("deployment", "deployment_id")):
+            rows = client.get("/api/v1/metrics/breakdown", {"start": start, "end": end, "by": by}).json()["rows"]
+            traces = list(Trace.objects.for_account(account).filter(executed_at__gte=s, executed_at__lt=e))
+            assert {r[key] for r in rows} == {getattr(t, key) for t in traces}
+            for row in rows:
+                mine = [t for t in traces if getattr(t, key) == row[key]]
+                assert (row["total_requests"], row["active_users"]) == (len(mine), len({t.user_id for t in mine}))
+
+    check()
+    generate(account, datetime(2026, 9, 30, 12, 0, tzinfo=UTC), hours=30, n=200, seed=22, prefix="m-late")
+    # And users never seen before, on each side of the boundary (local 30 September, 1 October).
+    late = [{"request_id": f"new-{i}", "executed_at": at, "model": "gpt-4o", "status": "success",
+             "response_time_ms": 100, "feature": feature, "user_id": f"newcomer-{i}"}
+            for i, (at, feature) in enumerate([("2026-09-30T20:00:00+05:30", "Search"),
+                                               ("2026-10-01T03:00:00+05:30", "Chatbot")])]
+    assert not trace_ingest_batch(account, late, now=datetime(2026, 10, 25, tzinfo=UTC)).errors
+    roll_all()
+    check()
