@@ -1,5 +1,6 @@
-"""The one SQL aggregation of raw traces, used to build rollup rows and to read the
-partial hours at the edges of a range. The account id is always an explicit parameter."""
+"""The measures of a rollup row as SQL over raw traces (SUMS: one definition, used by the
+rollup build, analytics.day_build_sql) and the aggregation that reads the partial hours at
+the edges of a range. The account id is always an explicit parameter."""
 from analytics.sketch import SQL_BUCKET
 
 DIMS = ("model_id", "model_type", "provider", "deployment_id", "version_id", "connection_id", "source_type",
@@ -48,8 +49,6 @@ SUM_COLUMNS = tuple(SUMS)
 def output_columns(dims=DIMS) -> tuple:
     return ("bucket", *dims, *SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests", "minute_counts")
 
-
-OUTPUT = output_columns()
 
 
 def _sketch_cte(name: str, column: str) -> str:

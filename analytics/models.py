@@ -22,6 +22,7 @@ class RollupOwned(AccountOwned):
     class Meta:
         abstract = True
 
+
 DIMENSIONS = ("model_id", "model_type", "provider", "deployment_id", "version_id", "connection_id", "source_type",
               "source", "module", "feature", "prompt", "prompt_version")
 
@@ -145,7 +146,7 @@ class DailySlice(MetricColumns):
 
 class DailyUser(RollupOwned):
     """Requests per user, local day and dimensions: exact distinct users over any range
-    and filters (active users, queries per user, new vs returning) without raw traces."""
+    and filters (active users, queries per user, cost per user) without raw traces."""
 
     day = models.DateField()
     user_id = models.CharField(max_length=200)
@@ -171,7 +172,8 @@ class DailyUser(RollupOwned):
 class UserMonth(RollupOwned):
     """One row per user and local month; bit d-1 of `days` is set when the user made a
     request on day d. Distinct users of any run of whole days (unfiltered) read one small
-    row per user and month instead of one per user and day."""
+    row per user and month instead of one per user and day; a user is returning when a bit
+    of an earlier day is set (new vs returning)."""
 
     user_id = models.CharField(max_length=200)
     month = models.DateField(help_text="First day of the account's local month.")
