@@ -20,10 +20,9 @@ from analytics.day_build_sql import SLICE_NONE, SLICE_OF_GROUPING, day_build_sql
 from analytics.models import SLICES, RollupState
 
 LOCK_NAMESPACE = 7302
-
-
 TABLES_BY_HOUR = ("analytics_hourlyrollup", "analytics_hourlytotal")
 TABLES_BY_DAY = ("analytics_dailyrollup", "analytics_dailytotal", "analytics_dailyslice", "analytics_dailyuser")
+TABLES_BY_MONTH = ("analytics_usermonth", "analytics_slicemonthusers")
 
 
 def rollup_recompute(account, hours_utc) -> None:
@@ -61,10 +60,10 @@ def rollup_recompute(account, hours_utc) -> None:
                 cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND day = ANY(%s)", [account.pk, run])
             with psycopg.Cursor(connection.connection) as prepared:  # server-side binding, planned once
                 prepared.execute(statement, scope, prepare=True)
-        _update_active_users(cursor, account, days)
+        _update_user_months(cursor, account, days)
 
 
-def _update_active_users(cursor, account, days):
+def _update_user_months(cursor, account, days):
     """The users' month bitmaps of the recomputed days: UserMonth, and per sliced value
     SliceMonthUsers (its rows of those months are rewritten: the recomputed days' bits
     cleared, the days' users from the daily user rows added)."""
@@ -154,14 +153,8 @@ def rollup_rebuild_account(account) -> None:
     """Rebuild every rollup row of the account (after a timezone change)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, account.pk])
-        cursor.execute("DELETE FROM analytics_hourlyrollup WHERE account_id = %s", [account.pk])
-        cursor.execute("DELETE FROM analytics_dailyrollup WHERE account_id = %s", [account.pk])
-        cursor.execute("DELETE FROM analytics_dailyuser WHERE account_id = %s", [account.pk])
-        cursor.execute("DELETE FROM analytics_usermonth WHERE account_id = %s", [account.pk])
-        cursor.execute("DELETE FROM analytics_slicemonthusers WHERE account_id = %s", [account.pk])
-        cursor.execute("DELETE FROM analytics_hourlytotal WHERE account_id = %s", [account.pk])
-        cursor.execute("DELETE FROM analytics_dailytotal WHERE account_id = %s", [account.pk])
-        cursor.execute("DELETE FROM analytics_dailyslice WHERE account_id = %s", [account.pk])
+        for table in (*TABLES_BY_HOUR, *TABLES_BY_DAY, *TABLES_BY_MONTH):
+            cursor.execute(f"DELETE FROM {table} WHERE account_id = %s", [account.pk])
         cursor.execute(
             "INSERT INTO traces_dirtybucket (account_id, hour_start, marked_at) "
             "SELECT DISTINCT %s, date_trunc('hour', executed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now() "
