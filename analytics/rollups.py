@@ -14,10 +14,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from analytics.aggregate_sql import NULLABLE
-from analytics.buckets import HOUR, day_start, local_day
-from analytics.day_build_sql import SLICE_NONE, SLICE_OF_GROUPING, day_build_sql
-from analytics.models import SLICES, RollupState
+from analytics.buckets import HOUR, day_start, hour_shift_minutes, local_day
+from analytics.day_build import build
+from analytics.day_fetch import fetch
+from analytics.day_write import register_dumpers, write, write_months
+from analytics.models import RollupState
 
 LOCK_NAMESPACE = 7302
 TABLES_BY_HOUR = ("analytics_hourlyrollup", "analytics_hourlytotal")
@@ -31,7 +32,6 @@ def rollup_recompute(account, hours_utc) -> None:
     (analytics.day_build_sql), then the users' month bitmaps are updated."""
     days = sorted({local_day(account, h) for h in hours_utc}
                   | {local_day(account, h + HOUR - timedelta(microseconds=1)) for h in hours_utc})
-    statement = day_build_sql(account)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, account.pk])
         # Read under the lock retention takes to move it (traces.retention): a day that
@@ -58,62 +58,21 @@ def rollup_recompute(account, hours_utc) -> None:
                                "AND hour_start < %(hi)s", scope)
             for table in TABLES_BY_DAY:
                 cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND day = ANY(%s)", [account.pk, run])
-            with psycopg.Cursor(connection.connection) as prepared:  # server-side binding, planned once
-                prepared.execute(statement, scope, prepare=True)
-        _update_user_months(cursor, account, days)
+            data = fetch(connection.connection, account.pk, scope["lo"], scope["hi"], hour_shift_minutes(account))
+            built = build(data, account) if data.combo.size else None
+            with psycopg.Cursor(connection.connection) as raw:
+                register_dumpers(raw)
+                if built:
+                    write(raw, account.pk, built, first)
+                write_months(raw, account.pk, first.replace(day=1), sum(1 << (d.day - 1) for d in run), built)
 
 
-def _update_user_months(cursor, account, days):
-    """The users' month bitmaps of the recomputed days: UserMonth, and per sliced value
-    SliceMonthUsers (its rows of those months are rewritten: the recomputed days' bits
-    cleared, the days' users from the daily user rows added)."""
-    months = {}
-    for day in days:
-        month = day.replace(day=1)
-        months[month] = months.get(month, 0) | 1 << (day.day - 1)
-    params = {"account": account.pk, "days": days, "months": list(months), "masks": list(months.values())}
-    day_bit = "date_trunc('month', day)::date AS month, 1 << (extract(day FROM day)::int - 1) AS bit"
-    cursor.execute("UPDATE analytics_usermonth um SET days = um.days & ~r.mask "
-                   "FROM unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) "
-                   "WHERE um.account_id = %(account)s AND um.month = r.month AND um.days & r.mask <> 0", params)
-    cursor.execute(
-        f"INSERT INTO analytics_usermonth (account_id, user_id, month, days) SELECT %(account)s, user_id, month, "
-        f"bit_or(bit) FROM (SELECT user_id, {day_bit} FROM analytics_dailyuser WHERE account_id = %(account)s "
-        "AND day = ANY(%(days)s)) u GROUP BY user_id, month ON CONFLICT (account_id, month, user_id) "
-        "DO UPDATE SET days = analytics_usermonth.days | EXCLUDED.days", params)
-    values = ", ".join(SLICES)
-    cursor.execute(f"""
-WITH old AS (
-    DELETE FROM analytics_slicemonthusers s WHERE s.account_id = %(account)s AND s.month = ANY(%(months)s::date[])
-    RETURNING s.slice, {", ".join(f"s.{c}" for c in SLICES)}, s.month, s.user_ids, s.days
-), kept AS (
-    SELECT o.slice, {", ".join(f"o.{c}" for c in SLICES)}, o.month, x.user_id, x.days & ~r.mask AS days
-    FROM old o JOIN unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) ON r.month = o.month
-    CROSS JOIN LATERAL unnest(o.user_ids, o.days) AS x(user_id, days)
-), fresh AS (
-    -- One pass, one hash table per sliced dimension.
-    SELECT CASE GROUPING({", ".join(SLICES)}) {SLICE_OF_GROUPING} END AS slice,
-           {", ".join(f"coalesce({c}, {SLICE_NONE[c]})" for c in SLICES)}, month, user_id, bit_or(bit) AS days
-    FROM (SELECT user_id, {", ".join(f"coalesce({c}, 0) AS {c}" if c in NULLABLE else c for c in SLICES)},
-                 {day_bit} FROM analytics_dailyuser WHERE account_id = %(account)s AND day = ANY(%(days)s)) u
-    GROUP BY month, user_id, GROUPING SETS ({", ".join(f"({c})" for c in SLICES)})
-), merged AS (
-    SELECT slice, {values}, month, user_id, bit_or(days) AS days
-    FROM (SELECT * FROM kept UNION ALL SELECT * FROM fresh) x GROUP BY slice, {values}, month, user_id
-)
-INSERT INTO analytics_slicemonthusers (account_id, slice, {values}, month, user_ids, days)
-SELECT %(account)s, slice, {values}, month, array_agg(user_id), array_agg(days)  -- in the same order
-FROM merged WHERE days <> 0 GROUP BY slice, {values}, month""", params)
-
-
-def _day_runs(days, longest=7):
-    """Contiguous runs of local days: (first, last, [days]). Per trace, a statement's cost
-    grows with its run (its hash tables outgrow the CPU caches: 24 µs a trace for a week
-    of a busy account, 30 µs for two weeks), so runs are short and the statement is
-    prepared once per connection instead of planned for each run."""
+def _day_runs(days):
+    """Contiguous runs of local days inside one month: (first, last, [days]). Each costs a
+    few statements whatever its size, and a month's user bitmaps are rewritten once."""
     run = []
     for day in days:
-        if run and (day != run[-1] + timedelta(days=1) or len(run) >= longest):
+        if run and (day != run[-1] + timedelta(days=1) or day.month != run[-1].month):
             yield run[0], run[-1], run
             run = []
         run.append(day)

@@ -1,0 +1,242 @@
+"""Rebuild a run of an account's local days from raw traces (A1, A2): every hourly row,
+hourly total, daily row, daily total, one-dimension daily slice and per-user daily row.
+
+PostgreSQL reads the run's traces once, grouped by combination of dimensions, and hands
+over each column as one binary array (analytics.day_fetch). Everything else is array
+arithmetic here: each trace gets its local hour, minute and sketch buckets; the hourly
+rows are sums over traces sorted by (hour, combination); every coarser level adds up the
+finer one (counts and sums add, minima and maxima combine, sketch buckets and minute
+counts add, and a busiest minute is the largest of the summed minutes, a minute lying
+inside one hour). The rows go back as arrays, one INSERT … SELECT FROM unnest per table
+(analytics.day_write).
+
+Sums of money stay exact: each cost is split into whole units, millionths and
+millionths of millionths (numeric(24,12) has twelve decimals), summed as integers, and
+joined again in SQL as numeric.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+
+from analytics.day_fetch import Fetched
+from analytics.models import SLICES
+from analytics.sketch import LN_GAMMA
+
+HOUR_US = 3_600_000_000
+MINUTE_US = 60_000_000
+ZERO_BUCKET = -(1 << 40)  # stands for the sketch's "z" key (values <= 0)
+
+# Rollup columns that count the traces whose flag bit (analytics.day_fetch.FLAGS) is set.
+INT_SUMS = ("input_tokens", "output_tokens", "ratings_sum")
+FLOAT_SUMS = ("latency_sum", "ttft_sum", "queue_sum", "network_sum")
+MONEY = ("cost_usd", "credits")
+
+
+@dataclass
+class Level:
+    """One level of rows: `n` groups, their measures, and the pairs behind the maps."""
+    n: int
+    m: dict          # column -> array of n values (money as three integer parts)
+    lat: tuple       # (group, bucket, count) arrays, sorted by group then bucket
+    ttft: tuple
+    minutes: tuple   # (group, minute, count) arrays; hourly levels only
+    peak: np.ndarray
+
+
+class Grouping:
+    """Values reduced per group index in [0, n), every group present: one sort, then a
+    reduceat per column (exact integer sums, float sums in trace order)."""
+
+    def __init__(self, index, n):
+        self.order = np.argsort(index, kind="stable")
+        self.starts = np.searchsorted(index[self.order], np.arange(n))
+
+    def __call__(self, values, how=np.add):
+        return how.reduceat(values[self.order], self.starts)
+
+
+def _pairs(group, key, weight, n_keys_hint=None):
+    """(group, key) pairs with summed weights, sorted by group then key."""
+    if group.size == 0:
+        return group, key, weight
+    kmin = key.min()
+    span = int(key.max() - kmin) + 1
+    combined = group.astype(np.int64) * span + (key - kmin)
+    uniq, inverse = np.unique(combined, return_inverse=True)
+    counts = np.bincount(inverse, weights=weight, minlength=uniq.size).astype(np.int64)
+    return uniq // span, uniq % span + kmin, counts
+
+
+def _lift_pairs(pairs, mapping):
+    group, key, count = pairs
+    return _pairs(mapping[group], key, count)
+
+
+def _peak(minutes, n):
+    group, _, count = minutes
+    peak = np.zeros(n, dtype=np.int64)
+    np.maximum.at(peak, group, count)
+    return peak
+
+
+def _buckets(values):
+    """The sketch bucket of each value (analytics.sketch.bucket_of), NaN left to the caller."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keys = np.ceil(np.log(values) / LN_GAMMA)
+    keys = np.where(values <= 0, ZERO_BUCKET, keys)
+    return keys.astype(np.int64)
+
+
+def hourly_level(data: Fetched, hour_index, n_hours):
+    """Hourly rows: one group per (local hour, combination) present in the traces."""
+    combos = data.combo
+    n_combos = data.n_combos
+    key = hour_index.astype(np.int64) * n_combos + combos
+    uniq, group = np.unique(key, return_inverse=True)
+    n = uniq.size
+    m = {"requests": np.bincount(group, minlength=n).astype(np.int64)}
+    for column, bit in data.flag_bits.items():
+        m[column] = np.bincount(group, weights=(data.flags & bit) != 0, minlength=n).astype(np.int64)
+    m["ttft_count"] = np.bincount(group, weights=~np.isnan(data.ttft), minlength=n).astype(np.int64)
+    by_group = Grouping(group, n)
+    for column in INT_SUMS:
+        m[column] = by_group(data.ints[column])
+    for column in FLOAT_SUMS:
+        m[column] = by_group(np.nan_to_num(data.floats[column], nan=0.0))
+    m["latency_min"] = by_group(data.latency, np.minimum)
+    m["latency_max"] = by_group(data.latency, np.maximum)
+    for column in MONEY:
+        for part, values in enumerate(data.money[column]):
+            m[f"{column}_{part}"] = by_group(values)
+    ones = np.ones(group.size, dtype=np.int64)
+    lat = _pairs(group, _buckets(data.latency), ones)
+    has_ttft = ~np.isnan(data.ttft)
+    ttft = _pairs(group[has_ttft], _buckets(data.ttft[has_ttft]), ones[has_ttft])
+    minutes = _pairs(group, data.at // MINUTE_US, ones)
+    level = Level(n, m, lat, ttft, minutes, _peak(minutes, n))
+    return level, uniq // n_combos, uniq % n_combos, group
+
+
+SUMMED = ("requests", "ttft_count", *INT_SUMS, *FLOAT_SUMS)
+
+
+def lift(level: Level, mapping, n, minutes=False):
+    """The coarser level whose group of each finer group is mapping[group]. Its busiest
+    minute is the busiest of its minute counts when they are kept (minutes=True), else the
+    largest of the finer peaks: right when the finer groups of one coarser group never
+    share a minute (the hours of one combination); other callers set their own."""
+    by_group = Grouping(mapping, n)
+    m = {}
+    for column, values in level.m.items():
+        m[column] = by_group(values, np.minimum if column == "latency_min" else
+                             np.maximum if column == "latency_max" else np.add)
+    lat = _lift_pairs(level.lat, mapping)
+    ttft = _lift_pairs(level.ttft, mapping)
+    mins = _lift_pairs(level.minutes, mapping) if minutes else None
+    if mins is not None:
+        peak = _peak(mins, n)
+    else:
+        peak = np.zeros(n, dtype=np.int64)
+        np.maximum.at(peak, mapping, level.peak)
+    return Level(n, m, lat, ttft, mins, peak)
+
+
+def json_maps(pairs, n, minute_keys=False):
+    """Each group's {key: count} map as JSON text (jsonb orders the keys itself)."""
+    group, key, count = pairs
+    if minute_keys:
+        keys = key.tolist()
+    else:
+        keys = ["z" if k == ZERO_BUCKET else k for k in key.tolist()]
+    fragments = [f'"{k}": {c}' for k, c in zip(keys, count.tolist())]
+    bounds = np.searchsorted(group, np.arange(n + 1)).tolist()
+    return ["{" + ", ".join(fragments[a:b]) + "}" for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+@dataclass
+class Built:
+    hourly: Level
+    hourly_hour: np.ndarray      # hour index of each hourly row
+    hourly_combo: np.ndarray
+    hourly_minutes: list         # JSON text per hourly row
+    hour_totals: Level
+    hour_total_minutes: list
+    daily: Level
+    daily_day: np.ndarray
+    daily_combo: np.ndarray
+    day_totals: Level
+    active_users: np.ndarray
+    slices: list                 # (slice name, Level, day index, value index, values)
+    users: tuple                 # (daily row, user index, requests, cost parts)
+    hour_starts: list            # UTC instants (µs) of the hour indexes
+    days: list                   # local dates of the day indexes
+    combos: list                 # dimension values of each combination
+    user_names: list
+    month_users: tuple           # (user index, day bits) of the run's month (runs lie in one month)
+    slice_users: list            # per slice: (value index, user index, day bits), values as in `slices`
+
+
+def build(data: Fetched, account) -> Built:
+    shift = data.hour_shift_us
+    hour_us = (data.at - shift) // HOUR_US * HOUR_US + shift
+    hours, hour_index = np.unique(hour_us, return_inverse=True)
+    hour_days = [datetime.fromtimestamp(h / 1e6, timezone.utc).astimezone(account.tzinfo).date()
+                 for h in hours.tolist()]
+    days = sorted(set(hour_days))
+    day_of_hour = np.array([days.index(d) for d in hour_days], dtype=np.int64)
+
+    hourly, h_hour, h_combo, trace_hourly = hourly_level(data, hour_index, hours.size)
+    hour_totals = lift(hourly, h_hour, hours.size, minutes=True)
+
+    n_combos = data.n_combos
+    d_uniq, h_to_d = np.unique(day_of_hour[h_hour] * n_combos + h_combo, return_inverse=True)
+    daily = lift(hourly, h_to_d, d_uniq.size)
+    d_day, d_combo = d_uniq // n_combos, d_uniq % n_combos
+    day_totals = lift(daily, d_day, len(days))
+    # A day's busiest minute is the busiest of its hour totals' minutes.
+    day_totals.peak = np.zeros(len(days), dtype=np.int64)
+    np.maximum.at(day_totals.peak, day_of_hour, hour_totals.peak)
+
+    slices = []
+    for name in SLICES:
+        values, value_index = data.slice_values(name)
+        s_uniq, d_to_s = np.unique(d_day * len(values) + value_index[d_combo], return_inverse=True)
+        level = lift(daily, d_to_s, s_uniq.size)
+        # The value's busiest minute of the day: its minutes summed over combinations.
+        level.peak = _peak(_lift_pairs(hourly.minutes, d_to_s[h_to_d]), s_uniq.size)
+        slices.append((name, level, s_uniq // len(values), s_uniq % len(values), values))
+
+    # The users of each daily row (requests and cost), and the distinct users of each day.
+    named = data.user >= 0
+    n_users = max(len(data.user_names), 1)
+    trace_daily = h_to_d[trace_hourly][named]
+    u_uniq, u_group = np.unique(trace_daily * n_users + data.user[named], return_inverse=True)
+    u_daily, u_user = u_uniq // n_users, u_uniq % n_users
+    u_requests = np.bincount(u_group, minlength=u_uniq.size).astype(np.int64)
+    by_user = Grouping(u_group, u_uniq.size)
+    u_cost = [by_user(part[named]) for part in data.money["cost_usd"]]
+    day_user = np.unique(d_day[u_daily] * n_users + u_user)
+    active = np.bincount(day_user // n_users, minlength=len(days)).astype(np.int64)
+
+    # Month bitmaps: bit d-1 for day d of the month, OR-ed per user (and per sliced value).
+    day_bit = np.array([1 << (d.day - 1) for d in days], dtype=np.int64)
+    month_users = _bits(day_user % n_users, day_bit[day_user // n_users])
+    slice_users = []
+    for name, _, _, _, values in slices:
+        _, value_index = data.slice_values(name)
+        value = value_index[d_combo[u_daily]]
+        key, bits = _bits(value * n_users + u_user, day_bit[d_day[u_daily]])
+        slice_users.append((key // n_users, key % n_users, bits))
+    return Built(hourly, h_hour, h_combo, json_maps(hourly.minutes, hourly.n, True), hour_totals,
+                 json_maps(hour_totals.minutes, hour_totals.n, True), daily, d_day, d_combo, day_totals,
+                 active, slices, (u_daily, u_user, u_requests, u_cost), hours.tolist(), days, data.combos,
+                 data.user_names, month_users, slice_users)
+
+
+def _bits(key, bits):
+    """(distinct keys, OR of their bits)."""
+    if key.size == 0:
+        return key, bits
+    uniq, inverse = np.unique(key, return_inverse=True)
+    return uniq, Grouping(inverse, uniq.size)(bits, np.bitwise_or)

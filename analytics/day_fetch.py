@@ -1,0 +1,154 @@
+"""Read a run of an account's traces as columns: one query, grouped by combination of
+dimensions, each per-trace column one binary array that numpy reads in place.
+
+Nullable values arrive as sentinels the arithmetic understands (NaN for a missing
+duration, 0 for missing tokens or money, a flag bit for what is counted), money as
+whole units plus twelve decimals in an integer, so no trace crosses into Python as an
+object except its user id.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+import psycopg
+from psycopg.adapt import Loader
+
+from analytics.aggregate_sql import DIMS, NULLABLE
+
+# Rollup count columns and the condition under which a trace (t) with its feedback (f) is
+# counted — the same conditions as analytics.aggregate_sql.SUMS, one bit each.
+FLAGS = {
+    "successes": "t.status = 'success'",
+    "failures": "t.status = 'failure'",
+    "fail_timeout": "t.status = 'failure' AND t.error_type = 'timeout'",
+    "fail_rate_limit": "t.status = 'failure' AND t.error_type = 'rate_limit'",
+    "fail_llm_error": "t.status = 'failure' AND t.error_type = 'llm_error'",
+    "fail_validation": "t.status = 'failure' AND t.error_type = 'validation'",
+    "fail_system": "t.status = 'failure' AND t.error_type = 'system'",
+    "fail_network": "t.status = 'failure' AND t.error_type = 'network'",
+    "http_4xx": "t.http_status BETWEEN 400 AND 499",
+    "http_5xx": "t.http_status BETWEEN 500 AND 599",
+    "cache_hits": "t.cache_hit",
+    "ratings_count": "f.rating IS NOT NULL",
+    "thumbs_up": "f.thumbs = 'up'",
+    "thumbs_down": "f.thumbs = 'down'",
+    "accepted": "f.accepted",
+    "edited": "f.edited",
+    "regenerated": "f.regenerated",
+    "task_success": "f.task_success",
+    "task_total": "f.task_success IS NOT NULL",
+    "feedback_count": "f.id IS NOT NULL",
+}
+FLAG_BITS = {column: 1 << i for i, column in enumerate(FLAGS)}
+PICO = 10 ** 12
+EPOCH_2000_US = 946_684_800_000_000  # binary timestamptz counts µs from 2000-01-01 UTC
+
+_flags = " + ".join(f"CASE WHEN {cond} THEN {FLAG_BITS[c]} ELSE 0 END" for c, cond in FLAGS.items())
+_dims = ", ".join(f"coalesce(t.{d}, 0)" if d in NULLABLE else f"t.{d}" for d in DIMS)
+
+
+def _money(column):
+    value = f"coalesce(t.{column}, 0)"
+    return f"array_agg(trunc({value})::int8), array_agg((({value} - trunc({value})) * {PICO})::int8)"
+
+
+FETCH_SQL = f"""
+SELECT {_dims}, array_agg(t.executed_at), array_agg(t.user_id), array_agg({_flags}),
+       array_agg(t.response_time_ms), array_agg(coalesce(t.ttft_ms, 'NaN')),
+       array_agg(coalesce(t.queue_time_ms, 'NaN')), array_agg(coalesce(t.network_time_ms, 'NaN')),
+       array_agg(t.input_tokens), array_agg(t.output_tokens), array_agg(coalesce(f.rating, 0)::int4),
+       {_money("cost_usd")}, {_money("credits")}
+FROM traces_trace t
+LEFT JOIN traces_feedback f ON f.account_id = t.account_id AND f.request_id = t.request_id
+WHERE t.account_id = %(account)s AND t.executed_at >= %(lo)s AND t.executed_at < %(hi)s
+GROUP BY {", ".join(str(i + 1) for i in range(len(DIMS)))}
+"""
+
+_ELEMENT = {1185: ">i8", 1016: ">i8", 1007: ">i4", 1022: ">f8"}  # timestamptz, int8, int4, float8 arrays
+
+
+class _ArrayBytes(Loader):
+    """A binary array of fixed-width values, left as bytes for numpy."""
+    format = psycopg.pq.Format.BINARY
+
+    def load(self, data):
+        return bytes(data)
+
+
+def _numbers(raw: bytes, element: str) -> np.ndarray:
+    """The values of a one-dimensional binary array without NULLs: after the 20-byte
+    header every element is its 4-byte length and its value."""
+    if int.from_bytes(raw[:4], "big") == 0:
+        return np.empty(0, dtype=element.replace(">", "="))
+    values = np.frombuffer(raw, dtype=np.dtype([("n", ">i4"), ("v", element)]), offset=20)["v"]
+    return values.astype(element.replace(">", "="))
+
+
+@dataclass
+class Fetched:
+    combos: list            # dimension values of each combination (nullable ids as 0)
+    combo: np.ndarray       # combination of each trace
+    at: np.ndarray          # executed_at, µs since the Unix epoch
+    user: np.ndarray        # index into user_names, -1 for no user
+    user_names: list
+    flags: np.ndarray
+    latency: np.ndarray
+    ttft: np.ndarray
+    floats: dict
+    ints: dict
+    money: dict             # column -> (whole units, millionths, millionths of millionths)
+    hour_shift_us: int
+    flag_bits: dict = field(default_factory=lambda: FLAG_BITS)
+
+    @property
+    def n_combos(self):
+        return len(self.combos)
+
+    def slice_values(self, name):
+        """The distinct values of one dimension, and each combination's index among them."""
+        position = DIMS.index(name)
+        index, values = {}, []
+        for combo in self.combos:
+            value = combo[position]
+            if value not in index:
+                index[value] = len(values)
+                values.append(value)
+        return values, np.array([index[c[position]] for c in self.combos], dtype=np.int64)
+
+
+def fetch(connection, account_id, lo, hi, hour_shift_minutes) -> Fetched:
+    with psycopg.Cursor(connection) as cursor:
+        for oid in _ELEMENT:
+            cursor.adapters.register_loader(oid, _ArrayBytes)
+        cursor.execute(FETCH_SQL, {"account": account_id, "lo": lo, "hi": hi}, prepare=True, binary=True)
+        rows = cursor.fetchall()
+    n_dims = len(DIMS)
+    combos = [row[:n_dims] for row in rows]
+    columns = list(zip(*(row[n_dims:] for row in rows))) if rows else [()] * 14
+
+    def joined(i, element):
+        parts = [_numbers(raw, element) for raw in columns[i]]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=element.replace(">", "="))
+
+    at_parts = [_numbers(raw, ">i8") for raw in columns[0]]
+    at = np.concatenate(at_parts) if rows else np.empty(0, dtype=np.int64)
+    combo = np.repeat(np.arange(len(rows), dtype=np.int64), [len(part) for part in at_parts])
+    names, user_index = {"": -1}, []
+    for users in columns[1]:
+        user_index.extend(names.setdefault(u, len(names) - 1) for u in users)
+    user_names = [name for name in names if name != ""]
+
+    def money(i):
+        whole, fraction = joined(i, ">i8"), joined(i + 1, ">i8")
+        return whole, fraction // 1_000_000, fraction % 1_000_000
+
+    ttft = joined(4, ">f8")
+    latency = joined(3, ">f8")
+    return Fetched(
+        combos=combos, combo=combo, at=at + EPOCH_2000_US, user=np.array(user_index, dtype=np.int64),
+        user_names=user_names, flags=joined(2, ">i4").astype(np.int64), latency=latency, ttft=ttft,
+        floats={"latency_sum": latency, "ttft_sum": ttft, "queue_sum": joined(5, ">f8"),
+                "network_sum": joined(6, ">f8")},
+        ints={"input_tokens": joined(7, ">i4").astype(np.int64), "output_tokens": joined(8, ">i4").astype(np.int64),
+              "ratings_sum": joined(9, ">i4").astype(np.int64)},
+        money={"cost_usd": money(10), "credits": money(12)},
+        hour_shift_us=hour_shift_minutes * 60_000_000)
