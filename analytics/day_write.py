@@ -42,24 +42,35 @@ def _measure_arrays(level: Level, prefix=""):
 MEASURES = (*SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests")
 
 
-def _insert(cursor, table, account_id, columns, exprs, arrays, combos=None):
+def _insert(cursor, table, account_id, columns, exprs, arrays, combos=None, users=None):
     """INSERT INTO table (account_id, columns) SELECT account, exprs FROM unnest(arrays) r
-    [JOIN the combinations c ON r.combo]."""
+    [JOIN the combinations c ON r.combo] [LEFT JOIN each row's users u, as arrays]."""
     params = {"account": account_id}
     names = []
     for name, sql_type, values in arrays:
         params[f"r_{name}"] = values
         names.append((name, sql_type))
     unnest = ", ".join(f"%(r_{n})b::{t}[]" for n, t in names)
-    source = f"unnest({unnest}) AS r({', '.join(n for n, _ in names)})"
-    with_combos = ""
+    source = f"unnest({unnest}) WITH ORDINALITY AS r({', '.join(n for n, _ in names)}, rn)"
+    ctes = []
     if combos is not None:
         for i, dim in enumerate(DIMS):
             params[f"c_{dim}"] = [combo[i] for combo in combos]
         combo_arrays = ", ".join(f"%(c_{d})b::{'text' if d in _TEXT_DIMS else 'int8'}[]" for d in DIMS)
-        with_combos = f"WITH c AS (SELECT * FROM unnest({combo_arrays}) WITH ORDINALITY AS c({', '.join(DIMS)}, n)) "
+        ctes.append(f"c AS (SELECT * FROM unnest({combo_arrays}) WITH ORDINALITY AS c({', '.join(DIMS)}, n))")
         source += " JOIN c ON c.n = r.combo + 1"
-    cursor.execute(f"{with_combos}INSERT INTO {table} (account_id, {', '.join(columns)}) "
+    if users is not None:
+        params.update(users)
+        # One pass makes the three arrays, so their positions agree.
+        ctes.append("u AS (SELECT rn, array_agg(user_id) AS user_ids, array_agg(requests) AS user_requests, "
+                    "array_agg(c0 + c1 * 0.000001 + c2 * 0.000000000001) AS user_cost "
+                    "FROM unnest(%(u_row)b::int8[], %(u_user)b::text[], %(u_requests)b::int8[], %(u_c0)b::int8[], "
+                    "%(u_c1)b::int8[], %(u_c2)b::int8[]) AS x(rn, user_id, requests, c0, c1, c2) GROUP BY rn)")
+        source += " LEFT JOIN u ON u.rn = r.rn"
+        columns = [*columns, "user_ids", "user_requests", "user_cost"]
+        exprs = [*exprs, "coalesce(u.user_ids, '{}')", "coalesce(u.user_requests, '{}')", "coalesce(u.user_cost, '{}')"]
+    with_ctes = f"WITH {', '.join(ctes)} " if ctes else ""
+    cursor.execute(f"{with_ctes}INSERT INTO {table} (account_id, {', '.join(columns)}) "
                    f"SELECT %(account)s, {', '.join(exprs)} FROM {source}", params)
 
 
@@ -86,8 +97,11 @@ def write(cursor, account_id, built: Built, first_day):
 
     arrays, exprs = _measure_arrays(built.daily)
     arrays += [("day", "int8", Int8Array(offsets[built.daily_day])), ("combo", "int8", Int8Array(built.daily_combo))]
+    u_daily, u_user, u_requests, u_cost = built.users
+    users = {"u_row": Int8Array(u_daily + 1), "u_user": [built.user_names[i] for i in u_user.tolist()],
+             "u_requests": Int8Array(u_requests), **{f"u_c{part}": Int8Array(v) for part, v in enumerate(u_cost)}}
     _insert(cursor, "analytics_dailyrollup", account_id, ["day", *DIMS, *MEASURES],
-            [day, *_dims_out(), *exprs], arrays, built.combos)
+            [day, *_dims_out(), *exprs], arrays, built.combos, users)
 
     arrays, exprs = _measure_arrays(built.day_totals)
     arrays += [("day", "int8", Int8Array(offsets)), ("active_users", "int8", Int8Array(built.active_users))]
@@ -105,15 +119,6 @@ def write(cursor, account_id, built: Built, first_day):
         _insert(cursor, "analytics_dailyslice", account_id, ["slice", "day", *SLICES, *MEASURES],
                 [f"'{name}'", day, *(out[c] for c in SLICES), *exprs], arrays)
 
-    u_daily, u_user, u_requests, u_cost = built.users
-    names = built.user_names
-    arrays = [("day", "int8", Int8Array(offsets[built.daily_day[u_daily]])),
-              ("combo", "int8", Int8Array(built.daily_combo[u_daily])),
-              ("user_id", "text", [names[i] for i in u_user.tolist()]), ("requests", "int8", Int8Array(u_requests))]
-    arrays += [(f"cost_usd_{part}", "int8", Int8Array(values)) for part, values in enumerate(u_cost)]
-    _insert(cursor, "analytics_dailyuser", account_id, ["day", "user_id", *DIMS, "requests", "cost_usd"],
-            [day, "r.user_id", *_dims_out(), "r.requests",
-             "r.cost_usd_0 + r.cost_usd_1 * 0.000001 + r.cost_usd_2 * 0.000000000001"], arrays, built.combos)
 
 
 class Int8Array:

@@ -5,6 +5,7 @@ latency and TTFT distributions are mergeable log-bucket sketches (analytics.sket
 """
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import Value
 
 from accounts.models import AccountOwned
 
@@ -98,7 +99,18 @@ class HourlyRollup(RollupColumns):
 
 
 class DailyRollup(RollupColumns):
+    """A local day of one combination of dimensions, with its users: `user_ids[i]` made
+    `user_requests[i]` requests costing `user_cost[i]` — exact distinct users over any
+    range and filters (active users, queries per user, cost per user) without raw traces."""
+
     day = models.DateField(help_text="The account's local day.")
+    user_ids = ArrayField(models.CharField(max_length=200), default=list, db_default=Value([], ArrayField(
+        models.CharField(max_length=200))))
+    user_requests = ArrayField(models.BigIntegerField(), default=list, help_text="By position in user_ids.",
+                               db_default=Value([], ArrayField(models.BigIntegerField())))
+    user_cost = ArrayField(models.DecimalField(max_digits=30, decimal_places=12), default=list,
+                           help_text="By position in user_ids.", db_default=Value([], ArrayField(
+                               models.DecimalField(max_digits=30, decimal_places=12))))
 
     class Meta:
         indexes = [models.Index(fields=["account", "day"], name="daily_rollup_account_day")]
@@ -142,31 +154,6 @@ class DailySlice(MetricColumns):
 
     class Meta:
         indexes = [models.Index(fields=["account", "slice", "day"], name="daily_slice_account_day")]
-
-
-class DailyUser(RollupOwned):
-    """Requests per user, local day and dimensions: exact distinct users over any range
-    and filters (active users, queries per user, cost per user) without raw traces."""
-
-    day = models.DateField()
-    user_id = models.CharField(max_length=200)
-    model_id = models.BigIntegerField()
-    model_type = models.CharField(max_length=16)
-    provider = models.CharField(max_length=100)
-    deployment_id = models.BigIntegerField(null=True)
-    version_id = models.BigIntegerField(null=True)
-    connection_id = models.BigIntegerField(null=True)
-    source_type = models.CharField(max_length=16)
-    source = models.CharField(max_length=200)
-    module = models.CharField(max_length=200)
-    feature = models.CharField(max_length=200)
-    prompt = models.CharField(max_length=200)
-    prompt_version = models.CharField(max_length=100)
-    requests = models.BigIntegerField()
-    cost_usd = models.DecimalField(max_digits=30, decimal_places=12)
-
-    class Meta:
-        indexes = [models.Index(fields=["account", "day"], name="daily_user_account_day")]
 
 
 class UserMonth(RollupOwned):

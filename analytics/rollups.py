@@ -22,7 +22,7 @@ from analytics.models import RollupState
 
 LOCK_NAMESPACE = 7302
 TABLES_BY_HOUR = ("analytics_hourlyrollup", "analytics_hourlytotal")
-TABLES_BY_DAY = ("analytics_dailyrollup", "analytics_dailytotal", "analytics_dailyslice", "analytics_dailyuser")
+TABLES_BY_DAY = ("analytics_dailyrollup", "analytics_dailytotal", "analytics_dailyslice")
 TABLES_BY_MONTH = ("analytics_usermonth", "analytics_slicemonthusers")
 
 

@@ -56,7 +56,7 @@ def reset(n_accounts):
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE traces_trace, traces_dirtybucket, traces_feedback, analytics_hourlyrollup, "
-                       "analytics_dailyrollup, analytics_dailyuser, analytics_usermonth, analytics_hourlytotal, "
+                       "analytics_dailyrollup, analytics_usermonth, analytics_hourlytotal, "
                        "analytics_dailytotal, analytics_dailyslice, analytics_slicemonthusers, analytics_rollupstate")
     accounts = []
     for i in range(n_accounts):
@@ -212,7 +212,7 @@ def main():
         cursor.execute("ANALYZE traces_trace")
     rollup_rate = build_rollups(n, args.workers)
     with connection.cursor() as cursor:  # what autovacuum does after a bulk build
-        for table in ("analytics_hourlyrollup", "analytics_dailyrollup", "analytics_dailyuser", "analytics_usermonth",
+        for table in ("analytics_hourlyrollup", "analytics_dailyrollup", "analytics_usermonth",
                       "analytics_hourlytotal", "analytics_dailytotal", "analytics_dailyslice"):
             cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute("SELECT count(*) FROM traces_trace WHERE account_id = %s", [accounts[0][0].pk])

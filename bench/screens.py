@@ -43,7 +43,7 @@ def main():
     with connection.cursor() as cursor:  # traces protect their models: empty the bench database first
         cursor.execute("TRUNCATE traces_trace, traces_feedback, traces_dirtybucket, analytics_hourlyrollup, "
                        "analytics_dailyrollup, analytics_hourlytotal, analytics_dailytotal, analytics_dailyslice, "
-                       "analytics_dailyuser, analytics_usermonth")
+                       "analytics_slicemonthusers, analytics_usermonth")
     Account.objects.filter(slug="bench-screens").delete()
     account = Account.objects.create(slug="bench-screens", name="Bench screens", timezone="Asia/Kolkata")
     end = datetime.now(timezone.utc)

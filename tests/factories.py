@@ -138,7 +138,8 @@ def _hourly(account, marker):
 
 
 def _daily(account, marker):
-    return an.DailyRollup.objects.create(day=T0.date(), **_rollup_values(account, marker))
+    return an.DailyRollup.objects.create(day=T0.date(), user_ids=[f"{marker}-user"], user_requests=[1],
+                                         user_cost=[Decimal("0.01")], **_rollup_values(account, marker))
 
 
 def _total_values(account, marker):
@@ -173,13 +174,6 @@ def _slice_month_users(account, marker):
 def _user_month(account, marker):
     return an.UserMonth.objects.create(account=account, user_id=f"{marker}-user", month=T0.date().replace(day=1),
                                        days=1)
-
-
-def _daily_user(account, marker):
-    return an.DailyUser.objects.create(
-        account=account, day=T0.date(), user_id=f"{marker}-user", model_id=_model(account, marker).pk,
-        model_type="external", provider="", source_type="other", source=marker, module="", feature=marker,
-        prompt="", prompt_version="", requests=1, cost_usd=Decimal("0.01"))
 
 
 def _rollup_state(account, marker):
@@ -220,7 +214,6 @@ FACTORIES = {
     an.HourlyRollup: _hourly,
     an.DailyRollup: _daily,
     an.RollupState: _rollup_state,
-    an.DailyUser: _daily_user,
     an.UserMonth: _user_month,
     an.HourlyTotal: _hourly_total,
     an.DailyTotal: _daily_total,

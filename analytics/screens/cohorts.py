@@ -17,8 +17,9 @@ def _slim(m: dict) -> dict:
 def users_new_returning(sel) -> list[dict]:
     """A user is new when their first local day with a request (ever) falls in the selection;
     returning when they had requests on an earlier day."""
-    # Daily-user rows carry counts; raw rows count one each.
-    sql, params = _user_pieces_sql(sel, (), extra_users=", cost_usd, requests", extra_raw=", t.cost_usd, 1::bigint")
+    # The users of daily rows carry counts; raw rows count one each.
+    sql, params = _user_pieces_sql(sel, (), extra_users=", user_cost_usd, user_request_count",
+                                   extra_raw=", t.cost_usd, 1::bigint")
     first_day = sel.start.astimezone(sel.account.tzinfo).date()
     # Returning: a bit of an earlier day in the user's month bitmaps (UserMonth).
     params.update(first_month=first_day.replace(day=1), earlier_days=(1 << (first_day.day - 1)) - 1)

@@ -198,11 +198,16 @@ def _slice_of(sel, keys) -> str | None:
     return next(iter(columns)) if len(columns) == 1 and columns <= set(SLICES) else None
 
 
+# Each daily row's users, one row per user: user_id, user_request_count, user_cost_usd.
+USERS_OF_DAILY_ROWS = ("analytics_dailyrollup CROSS JOIN LATERAL unnest(user_ids, user_requests, user_cost) "
+                       "AS u(user_id, user_request_count, user_cost_usd)")
+
+
 def _rollup_scope(sel, source, start, end, keys=(), tag=""):
     """(table, WHERE clause, parameters) of the rollup rows of a source over [start, end);
     tag names the range parameters (lo{tag}, hi{tag}) when several scopes share one query."""
     table, column = {"daily": ("analytics_dailyrollup", "day"), "hourly": ("analytics_hourlyrollup", "hour_start"),
-                     "users": ("analytics_dailyuser", "day")}[source]
+                     "users": (USERS_OF_DAILY_ROWS, "day")}[source]
     sliced = ""
     if source != "users" and _totals_suffice(sel, keys):
         table = {"daily": "analytics_dailytotal", "hourly": "analytics_hourlytotal"}[source]
@@ -229,7 +234,7 @@ def _whole_days(sel):
 
 def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
     """SQL of (key..., user_id[, extra]) rows over the selection: whole days from the
-    daily user table, the rest from raw traces. Parameters are returned alongside."""
+    users of the daily rows (USERS_OF_DAILY_ROWS names their columns), the rest from raw traces. Parameters are returned alongside."""
     period = _check_keys(keys)
     d0, d1 = _whole_days(sel)
     pieces, params = [], {"account": sel.account.pk}

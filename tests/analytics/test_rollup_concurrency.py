@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 from django.db import connection
 
-from analytics.models import DailyRollup, DailyUser, HourlyRollup
+from analytics.models import DailyRollup, HourlyRollup
 from analytics.rollups import rollup_process_dirty, rollup_rebuild_account
 from tests.analytics.test_metrics_exact import generate
 
@@ -18,7 +18,9 @@ def snapshot(account):
     hourly = sorted(map(repr, HourlyRollup.objects.for_account(account)
                         .values_list("hour_start", "minute_counts", *COLUMNS)))
     daily = sorted(map(repr, DailyRollup.objects.for_account(account).values_list("day", *COLUMNS)))
-    users = sorted(DailyUser.objects.for_account(account).values_list("day", "user_id", "feature", "requests"))
+    users = sorted((day, user, feature, requests) for day, feature, user_ids, user_requests in
+                   DailyRollup.objects.for_account(account).values_list("day", "feature", "user_ids", "user_requests")
+                   for user, requests in zip(user_ids, user_requests))
     return hourly, daily, users
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts.models import Role
-from analytics.models import DailyUser
+from analytics.models import DailyRollup
 from tests.analytics.test_metrics_exact import _bounds, generate, kolkata, roll_all  # noqa: F401
 from traces.models import Feedback, Trace
 from traces.services import trace_ingest_batch
@@ -256,11 +256,11 @@ def test_usage_screen_matches_raw(kolkata, client_for):
 
 
 def test_active_users_survive_raw_retention(kolkata, client_for):
-    """Whole days read distinct users from the daily user table: deleting raw traces keeps them."""
+    """Whole days read distinct users from the daily rows' users: deleting raw traces keeps them."""
     client = client_for(kolkata)
     before = get(client, "usage", start="2026-11-11", end="2026-11-12")
     s, e = _bounds(kolkata, "2026-11-11", "2026-11-12")
-    assert DailyUser.objects.for_account(kolkata).exists()
+    assert DailyRollup.objects.for_account(kolkata).exclude(user_ids=[]).exists()
     Trace.objects.for_account(kolkata).filter(executed_at__lt=e).delete()
     after = get(client, "usage", start="2026-11-11", end="2026-11-12")
     assert after["active_users"] == before["active_users"] > 0
