@@ -1,9 +1,9 @@
-"""Write a rebuilt run of days (analytics.day_build.Built): one INSERT … SELECT FROM
-unnest(arrays) per table, the arrays bound as parameters, so no row is formatted as text.
+"""Write a rebuilt run of days (analytics.day_build.Built): one binary COPY per table
+(analytics.copy_binary), so no row is formatted as text or unpacked from parameters.
 
-Combinations of dimensions travel once, as columns of their own, and rows join them by
-position. Money arrives as three integer sums (whole units, millionths, millionths of
-millionths) and is joined into numeric here, exactly.
+Each combination's dimension fields are encoded once and repeated per row. Money arrives
+as three integer sums (whole units, millionths, millionths of millionths) and becomes
+numeric exactly. The users' month bitmaps follow (write_months).
 """
 import struct
 
@@ -12,6 +12,8 @@ import psycopg
 from psycopg.adapt import Dumper
 
 from analytics.aggregate_sql import DIMS, NULLABLE, SUM_COLUMNS
+from analytics.copy_binary import (INT8, NUMERIC, VARCHAR, _NUMERIC, Rows, array_field, element_records, field,
+                                   int8_field, numeric_digits)
 from analytics.day_build import FLOAT_SUMS, MONEY, Built, Level, json_maps
 from analytics.models import SLICES
 
@@ -19,106 +21,104 @@ _FLOATS = (*FLOAT_SUMS, "latency_min", "latency_max")
 _TEXT_DIMS = {d for d in DIMS if not d.endswith("_id")}
 
 
-def _measure_arrays(level: Level, prefix=""):
-    """(parameter, SQL type, values) for every measure of a level, and the SELECT
-    expressions of the measure columns, in MEASURES order."""
-    arrays, exprs = [], []
+def _measures(rows: Rows, level: Level):
     for column in SUM_COLUMNS:
         if column in MONEY:
-            for part in range(3):
-                arrays.append((f"{column}_{part}", "int8", Int8Array(level.m[f"{column}_{part}"])))
-            exprs.append(f"r.{column}_0 + r.{column}_1 * 0.000001 + r.{column}_2 * 0.000000000001")
+            rows.numeric(column, *(level.m[f"{column}_{part}"] for part in range(3)))
+        elif column in _FLOATS:
+            rows.float8(column, level.m[column])
         else:
-            arrays.append((column, "float8", Float8Array(level.m[column])) if column in _FLOATS else
-                          (column, "int8", Int8Array(level.m[column])))
-            exprs.append(f"r.{column}")
-    arrays.append(("latency_sketch", "text", json_maps(level.lat, level.n)))
-    arrays.append(("ttft_sketch", "text", json_maps(level.ttft, level.n)))
-    arrays.append(("peak_minute_requests", "int8", Int8Array(level.peak)))
-    exprs += ["r.latency_sketch::jsonb", "r.ttft_sketch::jsonb", "r.peak_minute_requests"]
-    return arrays, exprs
+            rows.int8(column, level.m[column])
+    rows.int4("peak_minute_requests", level.peak)
 
 
-MEASURES = (*SUM_COLUMNS, "latency_sketch", "ttft_sketch", "peak_minute_requests")
+def _sketches(rows: Rows, level: Level):
+    rows.jsonb("latency_sketch", json_maps(level.lat, level.n))
+    rows.jsonb("ttft_sketch", json_maps(level.ttft, level.n))
 
 
-def _insert(cursor, table, account_id, columns, exprs, arrays, combos=None, users=None):
-    """INSERT INTO table (account_id, columns) SELECT account, exprs FROM unnest(arrays) r
-    [JOIN the combinations c ON r.combo] [LEFT JOIN each row's users u, as arrays]."""
-    params = {"account": account_id}
-    names = []
-    for name, sql_type, values in arrays:
-        params[f"r_{name}"] = values
-        names.append((name, sql_type))
-    unnest = ", ".join(f"%(r_{n})b::{t}[]" for n, t in names)
-    source = f"unnest({unnest}) WITH ORDINALITY AS r({', '.join(n for n, _ in names)}, rn)"
-    ctes = []
-    if combos is not None:
-        for i, dim in enumerate(DIMS):
-            params[f"c_{dim}"] = [combo[i] for combo in combos]
-        combo_arrays = ", ".join(f"%(c_{d})b::{'text' if d in _TEXT_DIMS else 'int8'}[]" for d in DIMS)
-        ctes.append(f"c AS (SELECT * FROM unnest({combo_arrays}) WITH ORDINALITY AS c({', '.join(DIMS)}, n))")
-        source += " JOIN c ON c.n = r.combo + 1"
-    if users is not None:
-        params.update(users)
-        # One pass makes the three arrays, so their positions agree.
-        ctes.append("u AS (SELECT rn, array_agg(user_id) AS user_ids, array_agg(requests) AS user_requests, "
-                    "array_agg(c0 + c1 * 0.000001 + c2 * 0.000000000001) AS user_cost "
-                    "FROM unnest(%(u_row)b::int8[], %(u_user)b::text[], %(u_requests)b::int8[], %(u_c0)b::int8[], "
-                    "%(u_c1)b::int8[], %(u_c2)b::int8[]) AS x(rn, user_id, requests, c0, c1, c2) GROUP BY rn)")
-        source += " LEFT JOIN u ON u.rn = r.rn"
-        columns = [*columns, "user_ids", "user_requests", "user_cost"]
-        exprs = [*exprs, "coalesce(u.user_ids, '{}')", "coalesce(u.user_requests, '{}')", "coalesce(u.user_cost, '{}')"]
-    with_ctes = f"WITH {', '.join(ctes)} " if ctes else ""
-    cursor.execute(f"{with_ctes}INSERT INTO {table} (account_id, {', '.join(columns)}) "
-                   f"SELECT %(account)s, {', '.join(exprs)} FROM {source}", params)
+def _combo_fields(combo) -> bytes:
+    """The dimension fields of a combination (a nullable id stored as 0 is NULL)."""
+    out = []
+    for dim, value in zip(DIMS, combo):
+        if dim in _TEXT_DIMS:
+            out.append(field(value.encode()))
+        else:
+            out.append(field(None) if dim in NULLABLE and not value else int8_field(value))
+    return b"".join(out)
 
 
-def _dims_out():
-    return [f"nullif(c.{d}, 0)" if d in NULLABLE else f"c.{d}" for d in DIMS]
+def _slice_fields(name, value) -> bytes:
+    """slice and the sliced columns: the value in its own column, the others empty (NULL
+    ids, '' names); no deployment is NULL."""
+    out = [field(name.encode())]
+    for column in SLICES:
+        if column != name:
+            out.append(field(b"") if column in _TEXT_DIMS else field(None))
+        elif column in _TEXT_DIMS:
+            out.append(field(value.encode()))
+        else:
+            out.append(field(None) if column in NULLABLE and not value else int8_field(value))
+    return b"".join(out)
+
+
+def _user_arrays(built: Built):
+    """Each daily row's user_ids, user_requests and user_cost fields, encoded."""
+    u_daily, u_user, u_requests, u_cost = built.users
+    names = [field(name.encode()) for name in built.user_names]
+    ids = [names[u] for u in u_user.tolist()]
+    requests = element_records(">i8", 8, u_requests)
+    cost = element_records(_NUMERIC, 24, numeric_digits(*u_cost))
+    bounds = np.searchsorted(u_daily, np.arange(built.daily.n + 1)).tolist()
+    return [array_field(VARCHAR, b - a, b"".join(ids[a:b])) + array_field(INT8, b - a, requests[12 * a:12 * b])
+            + array_field(NUMERIC, b - a, cost[28 * a:28 * b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def write(cursor, account_id, built: Built, first_day):
-    day = f"(date '{first_day.isoformat()}' + r.day::int)"
-    offsets = np.array([(d - first_day).days for d in built.days], dtype=np.int64)
-    hour = "to_timestamp(r.hour)"
-    hour_seconds = np.array(built.hour_starts, dtype=np.int64) // 1_000_000
+    """COPY every row of the run: hourly rows and totals, daily rows (with their users) and
+    totals, and the daily slices."""
+    days = first_day.toordinal() + np.array([(d - first_day).days for d in built.days], dtype=np.int64)
+    hours = np.array(built.hour_starts, dtype=np.int64)
+    combos = [_combo_fields(combo) for combo in built.combos]
 
-    arrays, exprs = _measure_arrays(built.hourly)
-    arrays += [("hour", "int8", Int8Array(hour_seconds[built.hourly_hour])),
-               ("combo", "int8", Int8Array(built.hourly_combo)), ("minute_counts", "text", built.hourly_minutes)]
-    _insert(cursor, "analytics_hourlyrollup", account_id, ["hour_start", *DIMS, *MEASURES, "minute_counts"],
-            [hour, *_dims_out(), *exprs, "r.minute_counts::jsonb"], arrays, built.combos)
+    hourly = Rows(built.hourly.n)
+    hourly.timestamptz("hour_start", hours[built.hourly_hour])
+    _measures(hourly, built.hourly)
+    hourly.encoded(DIMS, [combos[c] for c in built.hourly_combo.tolist()])
+    _sketches(hourly, built.hourly)
+    hourly.jsonb("minute_counts", built.hourly_minutes)
+    hourly.copy(cursor, "analytics_hourlyrollup", account_id)
 
-    arrays, exprs = _measure_arrays(built.hour_totals)
-    arrays += [("hour", "int8", Int8Array(hour_seconds)), ("minute_counts", "text", built.hour_total_minutes)]
-    _insert(cursor, "analytics_hourlytotal", account_id, ["hour_start", *MEASURES, "minute_counts"],
-            [hour, *exprs, "r.minute_counts::jsonb"], arrays)
+    totals = Rows(built.hour_totals.n)
+    totals.timestamptz("hour_start", hours)
+    _measures(totals, built.hour_totals)
+    _sketches(totals, built.hour_totals)
+    totals.jsonb("minute_counts", built.hour_total_minutes)
+    totals.copy(cursor, "analytics_hourlytotal", account_id)
 
-    arrays, exprs = _measure_arrays(built.daily)
-    arrays += [("day", "int8", Int8Array(offsets[built.daily_day])), ("combo", "int8", Int8Array(built.daily_combo))]
-    u_daily, u_user, u_requests, u_cost = built.users
-    users = {"u_row": Int8Array(u_daily + 1), "u_user": [built.user_names[i] for i in u_user.tolist()],
-             "u_requests": Int8Array(u_requests), **{f"u_c{part}": Int8Array(v) for part, v in enumerate(u_cost)}}
-    _insert(cursor, "analytics_dailyrollup", account_id, ["day", *DIMS, *MEASURES],
-            [day, *_dims_out(), *exprs], arrays, built.combos, users)
+    daily = Rows(built.daily.n)
+    daily.date("day", days[built.daily_day])
+    _measures(daily, built.daily)
+    daily.encoded(DIMS, [combos[c] for c in built.daily_combo.tolist()])
+    _sketches(daily, built.daily)
+    daily.encoded(["user_ids", "user_requests", "user_cost"], _user_arrays(built))
+    daily.copy(cursor, "analytics_dailyrollup", account_id)
 
-    arrays, exprs = _measure_arrays(built.day_totals)
-    arrays += [("day", "int8", Int8Array(offsets)), ("active_users", "int8", Int8Array(built.active_users))]
-    _insert(cursor, "analytics_dailytotal", account_id, ["day", *MEASURES, "active_users"],
-            [day, *exprs, "r.active_users"], arrays)
+    day_totals = Rows(built.day_totals.n)
+    day_totals.date("day", days)
+    _measures(day_totals, built.day_totals)
+    day_totals.int8("active_users", built.active_users)
+    _sketches(day_totals, built.day_totals)
+    day_totals.copy(cursor, "analytics_dailytotal", account_id)
 
     for name, level, s_day, s_value, values in built.slices:
-        arrays, exprs = _measure_arrays(level)
-        chosen = [values[i] for i in s_value.tolist()]
-        arrays += [("day", "int8", Int8Array(offsets[s_day])),
-                   ("value", "text" if name in _TEXT_DIMS else "int8", chosen)]
-        # The other sliced columns are left empty: NULL ids, '' names; no deployment is NULL.
-        out = {c: ("''" if c in _TEXT_DIMS else "NULL") for c in SLICES}
-        out[name] = "nullif(r.value, 0)" if name in NULLABLE else "r.value"
-        _insert(cursor, "analytics_dailyslice", account_id, ["slice", "day", *SLICES, *MEASURES],
-                [f"'{name}'", day, *(out[c] for c in SLICES), *exprs], arrays)
-
+        sliced = Rows(level.n)
+        sliced.date("day", days[s_day])
+        _measures(sliced, level)
+        pieces = [_slice_fields(name, value) for value in values]
+        sliced.encoded(["slice", *SLICES], [pieces[v] for v in s_value.tolist()])
+        _sketches(sliced, level)
+        sliced.copy(cursor, "analytics_dailyslice", account_id)
 
 
 class Int8Array:
@@ -129,34 +129,22 @@ class Int8Array:
         self.values = values
 
 
-class Float8Array(Int8Array):
-    element, oid, width = 701, 1022, 8
-
-
-class _NumpyArrayDumper(Dumper):
+class _Int8ArrayDumper(Dumper):
     format = psycopg.pq.Format.BINARY
+    oid = Int8Array.oid
 
     def dump(self, obj):
         values = obj.values
         if values.size == 0:
             return struct.pack(">iii", 0, 0, obj.element)
-        body = np.empty(values.size, dtype=[("n", ">i4"), ("v", ">i8" if obj.oid == 1016 else ">f8")])
+        body = np.empty(values.size, dtype=[("n", ">i4"), ("v", ">i8")])
         body["n"] = obj.width
         body["v"] = values
         return struct.pack(">iiiii", 1, 0, obj.element, values.size, 1) + body.tobytes()
 
 
-class _Int8ArrayDumper(_NumpyArrayDumper):
-    oid = Int8Array.oid
-
-
-class _Float8ArrayDumper(_NumpyArrayDumper):
-    oid = Float8Array.oid
-
-
 def register_dumpers(cursor):
     cursor.adapters.register_dumper(Int8Array, _Int8ArrayDumper)
-    cursor.adapters.register_dumper(Float8Array, _Float8ArrayDumper)
 
 
 def write_months(cursor, account_id, month, mask, built):
