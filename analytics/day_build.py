@@ -33,15 +33,32 @@ FLOAT_SUMS = ("latency_sum", "ttft_sum", "queue_sum", "network_sum")
 MONEY = ("cost_usd", "credits")
 
 
+MONEY_PARTS = tuple(f"{column}_{part}" for column in MONEY for part in range(3))
+
+
 @dataclass
 class Level:
-    """One level of rows: `n` groups, their measures, and the pairs behind the maps."""
+    """One level of rows: `n` groups, their measures, and the pairs behind the maps. The
+    summed measures are columns of two matrices (integer and float) so that each level
+    costs a few array operations, not one per column."""
     n: int
-    m: dict          # column -> array of n values (money as three integer parts)
-    lat: tuple       # (group, bucket, count) arrays, sorted by group then bucket
+    ints: np.ndarray    # n × len(int_columns): counts, integer sums, money parts
+    floats: np.ndarray  # n × len(FLOAT_SUMS)
+    latency_min: np.ndarray
+    latency_max: np.ndarray
+    lat: tuple          # (group, bucket, count) arrays, sorted by group then bucket
     ttft: tuple
-    minutes: tuple   # (group, minute, count) arrays; hourly levels only
+    minutes: tuple      # (group, minute, count) arrays; hourly levels only
     peak: np.ndarray
+    int_columns: tuple
+
+    @property
+    def m(self):
+        """column -> array of n values (money as three integer parts)."""
+        out = {c: self.ints[:, i] for i, c in enumerate(self.int_columns)}
+        out.update({c: self.floats[:, i] for i, c in enumerate(FLOAT_SUMS)})
+        out.update(latency_min=self.latency_min, latency_max=self.latency_max)
+        return out
 
 
 class Grouping:
@@ -53,7 +70,7 @@ class Grouping:
         self.starts = np.searchsorted(index[self.order], np.arange(n))
 
     def __call__(self, values, how=np.add):
-        return how.reduceat(values[self.order], self.starts)
+        return how.reduceat(values[self.order], self.starts, axis=0)
 
 
 def _pairs(group, key, weight, n_keys_hint=None):
@@ -95,30 +112,27 @@ def hourly_level(data: Fetched, hour_index, n_hours):
     key = hour_index.astype(np.int64) * n_combos + combos
     uniq, group = np.unique(key, return_inverse=True)
     n = uniq.size
-    m = {"requests": np.bincount(group, minlength=n).astype(np.int64)}
-    for column, bit in data.flag_bits.items():
-        m[column] = np.bincount(group, weights=(data.flags & bit) != 0, minlength=n).astype(np.int64)
-    m["ttft_count"] = np.bincount(group, weights=~np.isnan(data.ttft), minlength=n).astype(np.int64)
+    int_columns = ("requests", *data.flag_bits, "ttft_count", *INT_SUMS, *MONEY_PARTS)
+    ints = np.empty((group.size, len(int_columns)), dtype=np.int64)
+    ints[:, 0] = 1
+    bits = np.array(list(data.flag_bits.values()), dtype=np.int64)
+    flagged = len(bits)
+    ints[:, 1:1 + flagged] = (data.flags[:, None] & bits) != 0
+    ints[:, 1 + flagged] = ~np.isnan(data.ttft)
+    for i, column in enumerate(INT_SUMS):
+        ints[:, 2 + flagged + i] = data.ints[column]
+    for i, values in enumerate(part for column in MONEY for part in data.money[column]):
+        ints[:, 2 + flagged + len(INT_SUMS) + i] = values
+    floats = np.nan_to_num(np.column_stack([data.floats[column] for column in FLOAT_SUMS]), nan=0.0)
     by_group = Grouping(group, n)
-    for column in INT_SUMS:
-        m[column] = by_group(data.ints[column])
-    for column in FLOAT_SUMS:
-        m[column] = by_group(np.nan_to_num(data.floats[column], nan=0.0))
-    m["latency_min"] = by_group(data.latency, np.minimum)
-    m["latency_max"] = by_group(data.latency, np.maximum)
-    for column in MONEY:
-        for part, values in enumerate(data.money[column]):
-            m[f"{column}_{part}"] = by_group(values)
     ones = np.ones(group.size, dtype=np.int64)
     lat = _pairs(group, _buckets(data.latency), ones)
     has_ttft = ~np.isnan(data.ttft)
     ttft = _pairs(group[has_ttft], _buckets(data.ttft[has_ttft]), ones[has_ttft])
     minutes = _pairs(group, data.at // MINUTE_US, ones)
-    level = Level(n, m, lat, ttft, minutes, _peak(minutes, n))
+    level = Level(n, by_group(ints), by_group(floats), by_group(data.latency, np.minimum),
+                  by_group(data.latency, np.maximum), lat, ttft, minutes, _peak(minutes, n), int_columns)
     return level, uniq // n_combos, uniq % n_combos, group
-
-
-SUMMED = ("requests", "ttft_count", *INT_SUMS, *FLOAT_SUMS)
 
 
 def lift(level: Level, mapping, n, minutes=False):
@@ -127,10 +141,6 @@ def lift(level: Level, mapping, n, minutes=False):
     largest of the finer peaks: right when the finer groups of one coarser group never
     share a minute (the hours of one combination); other callers set their own."""
     by_group = Grouping(mapping, n)
-    m = {}
-    for column, values in level.m.items():
-        m[column] = by_group(values, np.minimum if column == "latency_min" else
-                             np.maximum if column == "latency_max" else np.add)
     lat = _lift_pairs(level.lat, mapping)
     ttft = _lift_pairs(level.ttft, mapping)
     mins = _lift_pairs(level.minutes, mapping) if minutes else None
@@ -139,7 +149,8 @@ def lift(level: Level, mapping, n, minutes=False):
     else:
         peak = np.zeros(n, dtype=np.int64)
         np.maximum.at(peak, mapping, level.peak)
-    return Level(n, m, lat, ttft, mins, peak)
+    return Level(n, by_group(level.ints), by_group(level.floats), by_group(level.latency_min, np.minimum),
+                 by_group(level.latency_max, np.maximum), lat, ttft, mins, peak, level.int_columns)
 
 
 def json_maps(pairs, n, minute_keys=False):

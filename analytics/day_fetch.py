@@ -51,8 +51,11 @@ _FLAGGED = ("t.status", "t.error_type", "t.http_status", "t.cache_hit", "f.id IS
 
 
 def _money(column):
-    value = f"coalesce(t.{column}, 0)"
-    return f"array_agg(trunc({value})::int8), array_agg((({value} - trunc({value})) * {PICO})::int8)"
+    """Whole units and the twelve decimals as integers; numeric arithmetic is skipped for
+    NULL (credits, for most traffic)."""
+    value = f"t.{column}"
+    return (f"array_agg(CASE WHEN {value} IS NULL THEN 0 ELSE trunc({value})::int8 END), "
+            f"array_agg(CASE WHEN {value} IS NULL THEN 0 ELSE (({value} - trunc({value})) * {PICO})::int8 END)")
 
 
 FETCH_SQL = f"""

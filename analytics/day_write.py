@@ -22,13 +22,14 @@ _TEXT_DIMS = {d for d in DIMS if not d.endswith("_id")}
 
 
 def _measures(rows: Rows, level: Level):
+    m = level.m
     for column in SUM_COLUMNS:
         if column in MONEY:
-            rows.numeric(column, *(level.m[f"{column}_{part}"] for part in range(3)))
+            rows.numeric(column, *(m[f"{column}_{part}"] for part in range(3)))
         elif column in _FLOATS:
-            rows.float8(column, level.m[column])
+            rows.float8(column, m[column])
         else:
-            rows.int8(column, level.m[column])
+            rows.int8(column, m[column])
     rows.int4("peak_minute_requests", level.peak)
 
 
