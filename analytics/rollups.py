@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from analytics.buckets import HOUR, day_start, hour_shift_minutes, local_day
+from analytics.buckets import HOUR, day_bucket_sql, day_start, hour_shift_minutes, local_day
 from analytics.day_build import build
 from analytics.day_fetch import fetch
 from analytics.day_write import register_dumpers, write, write_months
@@ -50,7 +50,7 @@ def rollup_recompute(account, hours_utc) -> None:
         cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")  # the one plan shape, planned once
-        for first, last, run in _day_runs(days):
+        for first, last, run in _day_runs(days, _traces_per_day(cursor, account, days)):
             scope = {"account": account.pk, "lo": day_start(account, first),
                      "hi": day_start(account, last + timedelta(days=1))}
             for table in TABLES_BY_HOUR:
@@ -67,15 +67,33 @@ def rollup_recompute(account, hours_utc) -> None:
                 write_months(raw, account.pk, first.replace(day=1), sum(1 << (d.day - 1) for d in run), built)
 
 
-def _day_runs(days):
-    """Contiguous runs of local days inside one month: (first, last, [days]). Each costs a
-    few statements whatever its size, and a month's user bitmaps are rewritten once."""
-    run = []
+MAX_RUN_TRACES = 1_000_000  # about 100 MB of arrays in the worker, and as much in the read
+
+
+def _traces_per_day(cursor, account, days) -> dict:
+    """Traces per local day, counted only when there are several days to group (a rebuild
+    or a backlog); a single day is read whatever its size."""
+    if len(days) < 2:
+        return {}
+    cursor.execute(f"SELECT {day_bucket_sql(account)}, count(*) FROM traces_trace t WHERE t.account_id = %s "
+                   "AND t.executed_at >= %s AND t.executed_at < %s GROUP BY 1",
+                   [account.pk, day_start(account, days[0]), day_start(account, days[-1] + timedelta(days=1))])
+    return dict(cursor.fetchall())
+
+
+def _day_runs(days, traces_per_day, most=None):
+    """Contiguous runs of local days inside one month and of at most `most` traces (unless
+    one day has more): (first, last, [days]). A run costs a few statements whatever its
+    size, so runs are long, and a month's user bitmaps are rewritten once per run."""
+    most = MAX_RUN_TRACES if most is None else most
+    run, held = [], 0
     for day in days:
-        if run and (day != run[-1] + timedelta(days=1) or day.month != run[-1].month):
+        count = traces_per_day.get(day, 0)
+        if run and (day != run[-1] + timedelta(days=1) or day.month != run[-1].month or held + count > most):
             yield run[0], run[-1], run
-            run = []
+            run, held = [], 0
         run.append(day)
+        held += count
     if run:
         yield run[0], run[-1], run
 

@@ -84,3 +84,43 @@ def test_a_worker_skips_an_account_another_worker_holds(make_account):
     assert HourlyRollup.objects.for_account(free).exists() and not HourlyRollup.objects.for_account(busy).exists()
     assert rollup_process_dirty() == busy_hours  # the lock is gone with the other session
     assert HourlyRollup.objects.for_account(busy).exists()
+
+
+def test_runs_split_at_months_gaps_and_size():
+    from datetime import date
+
+    from analytics.rollups import _day_runs
+
+    days = [date(2026, 10, 30), date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 4),
+            date(2026, 11, 5), date(2026, 11, 6)]
+    counts = {date(2026, 11, 5): 70, date(2026, 11, 6): 40}
+    runs = [run for _, _, run in _day_runs(days, counts, most=100)]
+    assert runs == [days[0:2], days[2:4], days[4:6], days[6:7]]
+    # A day over the limit is still one run: a day is the unit.
+    assert [run for _, _, run in _day_runs(days[5:6], {days[5]: 500}, most=100)] == [days[5:6]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_small_runs_give_the_rows_of_long_ones(make_account, monkeypatch):
+    """A backlog split into runs of a few traces (the worker bounds its memory that way)
+    gives the same rows, users and month bitmaps as one run a month."""
+    from analytics import rollups
+    from analytics.models import SliceMonthUsers, UserMonth
+
+    account = make_account("runs", tz="Asia/Kolkata")
+    generate(account, datetime(2026, 10, 28, 3, 10, tzinfo=timezone.utc), hours=24 * 6, n=1500, seed=11)
+
+    def months():
+        return (sorted(UserMonth.objects.for_account(account).values_list("month", "user_id", "days")),
+                sorted((s.slice, s.model_id, s.feature, s.prompt, s.month, sorted(zip(s.user_ids, s.days)))
+                       for s in SliceMonthUsers.objects.for_account(account)))
+
+    while rollup_process_dirty(limit=1000):
+        pass
+    reference = snapshot(account), months()
+    assert reference[0][2] and reference[1][0] and reference[1][1]
+    rollup_rebuild_account(account)
+    monkeypatch.setattr(rollups, "MAX_RUN_TRACES", 200)
+    while rollup_process_dirty(limit=1000):
+        pass
+    assert (snapshot(account), months()) == reference
