@@ -1,6 +1,6 @@
-"""The measures of a rollup row as SQL over raw traces (SUMS: one definition, used by the
-rollup build, analytics.day_build_sql) and the aggregation that reads the partial hours at
-the edges of a range. The account id is always an explicit parameter."""
+"""The measures of a rollup row as SQL over raw traces (SUMS, built on COUNTED, which the
+rollup build reads too) and the aggregation that reads the partial hours at the edges of
+a range. The account id is always an explicit parameter."""
 from analytics.sketch import SQL_BUCKET
 
 DIMS = ("model_id", "model_type", "provider", "deployment_id", "version_id", "connection_id", "source_type",
@@ -8,18 +8,33 @@ DIMS = ("model_id", "model_type", "provider", "deployment_id", "version_id", "co
 NULLABLE = ("deployment_id", "version_id", "connection_id")
 _DIMS = ", ".join(DIMS)
 
-SUMS = {
+# Count columns and the condition under which a trace counts, over the base rows of a
+# trace with its feedback (status … cache_hit from the trace; fid, rating … from feedback).
+# The rollup build reads the same conditions (analytics.day_fetch).
+COUNTED = {
+    "successes": "status = 'success'",
+    "failures": "status = 'failure'",
+    "fail_timeout": "status = 'failure' AND error_type = 'timeout'",
+    "fail_rate_limit": "status = 'failure' AND error_type = 'rate_limit'",
+    "fail_llm_error": "status = 'failure' AND error_type = 'llm_error'",
+    "fail_validation": "status = 'failure' AND error_type = 'validation'",
+    "fail_system": "status = 'failure' AND error_type = 'system'",
+    "fail_network": "status = 'failure' AND error_type = 'network'",
+    "http_4xx": "http_status BETWEEN 400 AND 499",
+    "http_5xx": "http_status BETWEEN 500 AND 599",
+    "cache_hits": "cache_hit",
+    "ratings_count": "rating IS NOT NULL",
+    "thumbs_up": "thumbs = 'up'",
+    "thumbs_down": "thumbs = 'down'",
+    "accepted": "accepted",
+    "edited": "edited",
+    "regenerated": "regenerated",
+    "task_success": "task_success",
+    "task_total": "task_success IS NOT NULL",
+    "feedback_count": "fid IS NOT NULL",
+}
+_OTHER = {
     "requests": "count(*)",
-    "successes": "count(*) FILTER (WHERE status = 'success')",
-    "failures": "count(*) FILTER (WHERE status = 'failure')",
-    "fail_timeout": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'timeout')",
-    "fail_rate_limit": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'rate_limit')",
-    "fail_llm_error": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'llm_error')",
-    "fail_validation": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'validation')",
-    "fail_system": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'system')",
-    "fail_network": "count(*) FILTER (WHERE status = 'failure' AND error_type = 'network')",
-    "http_4xx": "count(*) FILTER (WHERE http_status BETWEEN 400 AND 499)",
-    "http_5xx": "count(*) FILTER (WHERE http_status BETWEEN 500 AND 599)",
     "latency_sum": "coalesce(sum(response_time_ms), 0)",
     "latency_min": "min(response_time_ms)",
     "latency_max": "max(response_time_ms)",
@@ -31,18 +46,14 @@ SUMS = {
     "output_tokens": "coalesce(sum(output_tokens), 0)",
     "cost_usd": "coalesce(sum(cost_usd), 0)",
     "credits": "coalesce(sum(credits), 0)",
-    "cache_hits": "count(*) FILTER (WHERE cache_hit)",
-    "ratings_count": "count(rating)",
     "ratings_sum": "coalesce(sum(rating), 0)",
-    "thumbs_up": "count(*) FILTER (WHERE thumbs = 'up')",
-    "thumbs_down": "count(*) FILTER (WHERE thumbs = 'down')",
-    "accepted": "count(*) FILTER (WHERE accepted)",
-    "edited": "count(*) FILTER (WHERE edited)",
-    "regenerated": "count(*) FILTER (WHERE regenerated)",
-    "task_success": "count(*) FILTER (WHERE task_success)",
-    "task_total": "count(task_success)",
-    "feedback_count": "count(fid)",
 }
+_ORDER = ("requests", "successes", "failures", "fail_timeout", "fail_rate_limit", "fail_llm_error", "fail_validation",
+          "fail_system", "fail_network", "http_4xx", "http_5xx", "latency_sum", "latency_min", "latency_max",
+          "ttft_count", "ttft_sum", "queue_sum", "network_sum", "input_tokens", "output_tokens", "cost_usd", "credits",
+          "cache_hits", "ratings_count", "ratings_sum", "thumbs_up", "thumbs_down", "accepted", "edited",
+          "regenerated", "task_success", "task_total", "feedback_count")
+SUMS = {c: _OTHER[c] if c in _OTHER else f"count(*) FILTER (WHERE {COUNTED[c]})" for c in _ORDER}
 SUM_COLUMNS = tuple(SUMS)
 
 

@@ -19,7 +19,7 @@ SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 PG_EPOCH_DAY = date(2000, 1, 1).toordinal()
 VARCHAR, INT8, NUMERIC = 1043, 20, 1700
-_NUMERIC = (">i2", (12,))  # ndigits, weight, sign, dscale, 8 digits
+NUMERIC_DIGITS = (">i2", (12,))  # ndigits, weight, sign, dscale, 8 digits
 
 
 def numeric_digits(whole, micro, pico):
@@ -65,7 +65,7 @@ class Rows:
         self._add(name, ">i4", 4, ordinals - PG_EPOCH_DAY)
 
     def numeric(self, name, whole, micro, pico):
-        self._add(name, _NUMERIC, 24, numeric_digits(whole, micro, pico))
+        self._add(name, NUMERIC_DIGITS, 24, numeric_digits(whole, micro, pico))
 
     def encoded(self, names, pieces):
         """Columns whose fields each row brings already encoded (length prefixes included)."""

@@ -1,18 +1,18 @@
 """Rebuild a run of an account's local days from raw traces (A1, A2): every hourly row,
 hourly total, daily row, daily total, one-dimension daily slice and per-user daily row.
 
-PostgreSQL reads the run's traces once, grouped by combination of dimensions, and hands
-over each column as one binary array (analytics.day_fetch). Everything else is array
-arithmetic here: each trace gets its local hour, minute and sketch buckets; the hourly
-rows are sums over traces sorted by (hour, combination); every coarser level adds up the
-finer one (counts and sums add, minima and maxima combine, sketch buckets and minute
-counts add, and a busiest minute is the largest of the summed minutes, a minute lying
-inside one hour). The rows go back as arrays, one INSERT … SELECT FROM unnest per table
-(analytics.day_write).
+PostgreSQL reads the run's traces once and hands over each column as one binary array
+(analytics.day_fetch). Everything else is array arithmetic here: each trace gets its
+local hour, minute and sketch buckets; the hourly rows are sums over traces sorted by
+(hour, combination); every coarser level adds up the finer one (counts and sums add,
+minima and maxima combine, sketch buckets and minute counts add, and a busiest minute is
+the largest of the summed minutes, a minute lying inside one hour). The users of each
+daily row, the distinct users of each day and the month bitmaps come from the
+(daily row, user) pairs. analytics.day_write COPYs the result.
 
-Sums of money stay exact: each cost is split into whole units, millionths and
-millionths of millionths (numeric(24,12) has twelve decimals), summed as integers, and
-joined again in SQL as numeric.
+Sums of money stay exact: each cost arrives as whole units and twelve decimals, is
+summed as three integers (units, millionths, millionths of millionths) and becomes
+numeric again on the way out.
 """
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,14 +25,13 @@ from analytics.sketch import LN_GAMMA
 
 HOUR_US = 3_600_000_000
 MINUTE_US = 60_000_000
-ZERO_BUCKET = -(1 << 40)  # stands for the sketch's "z" key (values <= 0)
+# Stands for the sketch's "z" key (values <= 0): below every real bucket (the smallest
+# positive double is bucket -37,220), and close enough that (group, bucket) keys stay small.
+ZERO_BUCKET = -(1 << 16)
 
-# Rollup columns that count the traces whose flag bit (analytics.day_fetch.FLAGS) is set.
 INT_SUMS = ("input_tokens", "output_tokens", "ratings_sum")
 FLOAT_SUMS = ("latency_sum", "ttft_sum", "queue_sum", "network_sum")
 MONEY = ("cost_usd", "credits")
-
-
 MONEY_PARTS = tuple(f"{column}_{part}" for column in MONEY for part in range(3))
 
 
@@ -73,7 +72,7 @@ class Grouping:
         return how.reduceat(values[self.order], self.starts, axis=0)
 
 
-def _pairs(group, key, weight, n_keys_hint=None):
+def _pairs(group, key, weight):
     """(group, key) pairs with summed weights, sorted by group then key."""
     if group.size == 0:
         return group, key, weight
@@ -105,7 +104,7 @@ def _buckets(values):
     return keys.astype(np.int64)
 
 
-def hourly_level(data: Fetched, hour_index, n_hours):
+def hourly_level(data: Fetched, hour_index):
     """Hourly rows: one group per (local hour, combination) present in the traces."""
     combos = data.combo
     n_combos = data.n_combos
@@ -167,6 +166,7 @@ def json_maps(pairs, n, minute_keys=False):
 
 @dataclass
 class Built:
+    """Every row of a run, as levels and the indexes that place their groups."""
     hourly: Level
     hourly_hour: np.ndarray      # hour index of each hourly row
     hourly_combo: np.ndarray
@@ -189,6 +189,7 @@ class Built:
 
 
 def build(data: Fetched, account) -> Built:
+    """All levels of the fetched traces (at least one), on the account's local hours and days."""
     shift = data.hour_shift_us
     hour_us = (data.at - shift) // HOUR_US * HOUR_US + shift
     hours, hour_index = np.unique(hour_us, return_inverse=True)
@@ -197,7 +198,7 @@ def build(data: Fetched, account) -> Built:
     days = sorted(set(hour_days))
     day_of_hour = np.array([days.index(d) for d in hour_days], dtype=np.int64)
 
-    hourly, h_hour, h_combo, trace_hourly = hourly_level(data, hour_index, hours.size)
+    hourly, h_hour, h_combo, trace_hourly = hourly_level(data, hour_index)
     hour_totals = lift(hourly, h_hour, hours.size, minutes=True)
 
     n_combos = data.n_combos

@@ -1,5 +1,6 @@
 """Read a run of an account's traces as columns: one query, grouped by combination of
-dimensions, each per-trace column one binary array that numpy reads in place.
+dimensions (and by the few values the counts read), each per-trace column one binary
+array that numpy reads in place.
 
 Nullable values arrive as sentinels the arithmetic understands (NaN for a missing
 duration, 0 for missing tokens or money, a flag bit for what is counted), money as
@@ -12,62 +13,41 @@ import numpy as np
 import psycopg
 from psycopg.adapt import Loader
 
-from analytics.aggregate_sql import DIMS, NULLABLE
+from analytics.aggregate_sql import COUNTED, DIMS, NULLABLE
 
-# Rollup count columns and the condition under which a trace (t) with its feedback (f) is
-# counted — the same conditions as analytics.aggregate_sql.SUMS, one bit each.
-FLAGS = {
-    "successes": "t.status = 'success'",
-    "failures": "t.status = 'failure'",
-    "fail_timeout": "t.status = 'failure' AND t.error_type = 'timeout'",
-    "fail_rate_limit": "t.status = 'failure' AND t.error_type = 'rate_limit'",
-    "fail_llm_error": "t.status = 'failure' AND t.error_type = 'llm_error'",
-    "fail_validation": "t.status = 'failure' AND t.error_type = 'validation'",
-    "fail_system": "t.status = 'failure' AND t.error_type = 'system'",
-    "fail_network": "t.status = 'failure' AND t.error_type = 'network'",
-    "http_4xx": "t.http_status BETWEEN 400 AND 499",
-    "http_5xx": "t.http_status BETWEEN 500 AND 599",
-    "cache_hits": "t.cache_hit",
-    "ratings_count": "f.rating IS NOT NULL",
-    "thumbs_up": "f.thumbs = 'up'",
-    "thumbs_down": "f.thumbs = 'down'",
-    "accepted": "f.accepted",
-    "edited": "f.edited",
-    "regenerated": "f.regenerated",
-    "task_success": "f.task_success",
-    "task_total": "f.task_success IS NOT NULL",
-    "feedback_count": "f.id IS NOT NULL",
-}
-FLAG_BITS = {column: 1 << i for i, column in enumerate(FLAGS)}
+FLAG_BITS = {column: 1 << i for i, column in enumerate(COUNTED)}  # one bit per count column
 PICO = 10 ** 12
 EPOCH_2000_US = 946_684_800_000_000  # binary timestamptz counts µs from 2000-01-01 UTC
 
-_flags = " + ".join(f"CASE WHEN {cond} THEN {FLAG_BITS[c]} ELSE 0 END" for c, cond in FLAGS.items())
-_dims = ", ".join(f"coalesce(t.{d}, 0)" if d in NULLABLE else f"t.{d}" for d in DIMS)
-# Every column the flags and the rating read has few values: grouping by them as well as
+_flags = " + ".join(f"CASE WHEN {cond} THEN {FLAG_BITS[c]} ELSE 0 END" for c, cond in COUNTED.items())
+# Every column the counts and the rating read has few values: grouping by them as well as
 # by the dimensions evaluates the flags once per group instead of once per trace.
-_FLAGGED = ("t.status", "t.error_type", "t.http_status", "t.cache_hit", "f.id IS NOT NULL", "f.rating", "f.thumbs",
-            "f.accepted", "f.edited", "f.regenerated", "f.task_success")
+_FLAGGED = ("status", "error_type", "http_status", "cache_hit", "fid IS NOT NULL", "rating", "thumbs", "accepted",
+            "edited", "regenerated", "task_success")
 
 
 def _money(column):
     """Whole units and the twelve decimals as integers; numeric arithmetic is skipped for
     NULL (credits, for most traffic)."""
-    value = f"t.{column}"
-    return (f"array_agg(CASE WHEN {value} IS NULL THEN 0 ELSE trunc({value})::int8 END), "
-            f"array_agg(CASE WHEN {value} IS NULL THEN 0 ELSE (({value} - trunc({value})) * {PICO})::int8 END)")
+    return (f"array_agg(CASE WHEN {column} IS NULL THEN 0 ELSE trunc({column})::int8 END), "
+            f"array_agg(CASE WHEN {column} IS NULL THEN 0 ELSE (({column} - trunc({column})) * {PICO})::int8 END)")
 
 
+# The base rows carry the names COUNTED reads (analytics.aggregate_sql).
 FETCH_SQL = f"""
-SELECT {_dims}, {_flags}, coalesce(f.rating, 0)::int8, array_agg(t.executed_at), array_agg(t.user_id),
-       array_agg(t.response_time_ms), array_agg(coalesce(t.ttft_ms, 'NaN')),
-       array_agg(coalesce(t.queue_time_ms, 'NaN')), array_agg(coalesce(t.network_time_ms, 'NaN')),
-       array_agg(t.input_tokens::int8 << 32 | t.output_tokens),  -- both in [0, 2^31)
+SELECT {", ".join(DIMS)}, {_flags}, coalesce(rating, 0)::int8, array_agg(executed_at), array_agg(user_id),
+       array_agg(response_time_ms), array_agg(coalesce(ttft_ms, 'NaN')),
+       array_agg(coalesce(queue_time_ms, 'NaN')), array_agg(coalesce(network_time_ms, 'NaN')),
+       array_agg(input_tokens::int8 << 32 | output_tokens),  -- both in [0, 2^31)
        {_money("cost_usd")}, {_money("credits")}
-FROM traces_trace t
-LEFT JOIN traces_feedback f ON f.account_id = t.account_id AND f.request_id = t.request_id
-WHERE t.account_id = %(account)s AND t.executed_at >= %(lo)s AND t.executed_at < %(hi)s
-GROUP BY {_dims}, {", ".join(_FLAGGED)}
+FROM (SELECT {", ".join(f"coalesce(t.{d}, 0) AS {d}" if d in NULLABLE else f"t.{d}" for d in DIMS)},
+             t.executed_at, t.user_id, t.status, t.error_type, t.http_status, t.cache_hit, t.response_time_ms,
+             t.ttft_ms, t.queue_time_ms, t.network_time_ms, t.input_tokens, t.output_tokens, t.cost_usd, t.credits,
+             f.id AS fid, f.rating, f.thumbs, f.accepted, f.edited, f.regenerated, f.task_success
+      FROM traces_trace t
+      LEFT JOIN traces_feedback f ON f.account_id = t.account_id AND f.request_id = t.request_id
+      WHERE t.account_id = %(account)s AND t.executed_at >= %(lo)s AND t.executed_at < %(hi)s) b
+GROUP BY {", ".join(DIMS)}, {", ".join(_FLAGGED)}
 """
 
 _ELEMENT = {1185: ">i8", 1016: ">i8", 1007: ">i4", 1022: ">f8"}  # timestamptz, int8, int4, float8 arrays

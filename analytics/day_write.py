@@ -12,7 +12,7 @@ import psycopg
 from psycopg.adapt import Dumper
 
 from analytics.aggregate_sql import DIMS, NULLABLE, SUM_COLUMNS
-from analytics.copy_binary import (INT8, NUMERIC, VARCHAR, _NUMERIC, Rows, array_field, element_records, field,
+from analytics.copy_binary import (INT8, NUMERIC, VARCHAR, NUMERIC_DIGITS, Rows, array_field, element_records, field,
                                    int8_field, numeric_digits)
 from analytics.day_build import FLOAT_SUMS, MONEY, Built, Level, json_maps
 from analytics.models import SLICES
@@ -69,7 +69,7 @@ def _user_arrays(built: Built):
     names = [field(name.encode()) for name in built.user_names]
     ids = [names[u] for u in u_user.tolist()]
     requests = element_records(">i8", 8, u_requests)
-    cost = element_records(_NUMERIC, 24, numeric_digits(*u_cost))
+    cost = element_records(NUMERIC_DIGITS, 24, numeric_digits(*u_cost))
     bounds = np.searchsorted(u_daily, np.arange(built.daily.n + 1)).tolist()
     return [array_field(VARCHAR, b - a, b"".join(ids[a:b])) + array_field(INT8, b - a, requests[12 * a:12 * b])
             + array_field(NUMERIC, b - a, cost[28 * a:28 * b]) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -167,7 +167,7 @@ def write_months(cursor, account_id, month, mask, built):
 
     cursor.execute(f"DELETE FROM analytics_slicemonthusers WHERE account_id = %(account)s AND month = %(month)s "
                    f"RETURNING slice, {', '.join(SLICES)}, user_ids, days", params)
-    rows = {}  # (slice, *values) -> (user ids, day bits)
+    rows = {}  # (slice, *values) -> {user id: day bits}
     for slice_name, *values, user_ids, days in cursor.fetchall():
         kept = [(u, d & ~mask) for u, d in zip(user_ids, days) if d & ~mask]
         if kept:

@@ -1,11 +1,13 @@
 """Recompute rollups from raw traces for the buckets ingestion marked dirty (A1, A2).
 
 Claims dirty UTC hours with FOR UPDATE SKIP LOCKED, maps them to the account's local
-days, and replaces every row of those days (and of their hours) with one aggregation of
-the raw traces (analytics.day_build_sql) — all in one transaction under a per-account
-advisory lock, so two workers never interleave on one account and running twice gives
-the same rows.
+days, and replaces every row of those days (and of their hours) from the raw traces: one
+read per run of days (analytics.day_fetch), array arithmetic (analytics.day_build) and
+one binary COPY per table (analytics.day_write) — all in one transaction under a
+per-account advisory lock, so two workers never interleave on one account and running
+twice gives the same rows.
 """
+import json
 from datetime import timedelta
 
 import psycopg
@@ -14,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from analytics.buckets import HOUR, day_bucket_sql, day_start, hour_shift_minutes, local_day
+from analytics.buckets import HOUR, day_start, hour_shift_minutes, local_day
 from analytics.day_build import build
 from analytics.day_fetch import fetch
 from analytics.day_write import register_dumpers, write, write_months
@@ -28,8 +30,8 @@ TABLES_BY_MONTH = ("analytics_usermonth", "analytics_slicemonthusers")
 
 def rollup_recompute(account, hours_utc) -> None:
     """Recompute the local days overlapping the given UTC hours (in a transaction): every
-    row of those days and of their hours is replaced from raw traces, each trace read once
-    (analytics.day_build_sql), then the users' month bitmaps are updated."""
+    row of those days and of their hours is replaced from raw traces, each trace read once,
+    and the users' month bitmaps of those days are updated."""
     days = sorted({local_day(account, h) for h in hours_utc}
                   | {local_day(account, h + HOUR - timedelta(microseconds=1)) for h in hours_utc})
     with connection.cursor() as cursor:
@@ -41,10 +43,9 @@ def rollup_recompute(account, hours_utc) -> None:
         days = [d for d in days if deleted_before is None or day_start(account, d) >= deleted_before]
         if not days:
             return
-        # NOTE: the CTEs' row estimates are unknowable to the planner. Hashing is linear in
-        # the rows; a nested loop over thousands of groups is quadratic, and sorting tens of
-        # thousands of rows on thirteen keys to merge them cost a third of the statement.
-        # The hash tables get room to stay in memory.
+        # NOTE: the read groups a run's traces on some twenty columns. Hashing is linear in
+        # the traces, where sorting them on those keys (or a nested loop per trace into the
+        # feedback) is not; the hash table, holding the per-trace arrays, gets room.
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute("SET LOCAL enable_mergejoin = off")
         cursor.execute("SET LOCAL enable_sort = off")
@@ -71,14 +72,18 @@ MAX_RUN_TRACES = 1_000_000  # about 100 MB of arrays in the worker, and as much 
 
 
 def _traces_per_day(cursor, account, days) -> dict:
-    """Traces per local day, counted only when there are several days to group (a rebuild
-    or a backlog); a single day is read whatever its size."""
+    """The planner's estimate of traces per local day, spread evenly over the days, when
+    there are several days to group (a rebuild or a backlog). Counting them exactly would
+    read every trace's heap page once more; the bound only needs the order of magnitude."""
     if len(days) < 2:
         return {}
-    cursor.execute(f"SELECT {day_bucket_sql(account)}, count(*) FROM traces_trace t WHERE t.account_id = %s "
-                   "AND t.executed_at >= %s AND t.executed_at < %s GROUP BY 1",
+    cursor.execute("EXPLAIN (FORMAT JSON) SELECT 1 FROM traces_trace t WHERE t.account_id = %s "
+                   "AND t.executed_at >= %s AND t.executed_at < %s",
                    [account.pk, day_start(account, days[0]), day_start(account, days[-1] + timedelta(days=1))])
-    return dict(cursor.fetchall())
+    plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    span = (days[-1] - days[0]).days + 1
+    return dict.fromkeys(days, plan[0]["Plan"]["Plan Rows"] / span)
 
 
 def _day_runs(days, traces_per_day, most=None):

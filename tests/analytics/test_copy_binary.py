@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from analytics.copy_binary import (INT8, NUMERIC, VARCHAR, _NUMERIC, Rows, array_field, element_records, field,
+from analytics.copy_binary import (INT8, NUMERIC, VARCHAR, NUMERIC_DIGITS, Rows, array_field, element_records, field,
                                    int8_field, numeric_digits)
 
 pytestmark = pytest.mark.django_db
@@ -39,14 +39,15 @@ def test_rows_of_every_kind_read_back_exactly():
     rows.jsonb("doc", ['{"z": 3, "-17": 1}'] * n)
     flat = [u for row in users for u in row]
     requests = element_records(">i8", 8, np.arange(len(flat), dtype=np.int64))
-    cost = element_records(_NUMERIC, 24, numeric_digits(np.arange(len(flat), dtype=np.int64),
+    cost = element_records(NUMERIC_DIGITS, 24, numeric_digits(np.arange(len(flat), dtype=np.int64),
                                                         np.zeros(len(flat), dtype=np.int64),
                                                         np.ones(len(flat), dtype=np.int64)))
     pieces, k = [], 0
     for row in users:
         a, b = k, k + len(row)
         pieces.append(array_field(VARCHAR, b - a, b"".join(field(u.encode()) for u in row))
-                      + array_field(INT8, b - a, requests[12 * a:12 * b]) + array_field(NUMERIC, b - a, cost[28 * a:28 * b]))
+                      + array_field(INT8, b - a, requests[12 * a:12 * b])
+                      + array_field(NUMERIC, b - a, cost[28 * a:28 * b]))
         k = b
     rows.encoded(["names", "counts", "costs"], pieces)
     with connection.cursor() as cursor:

@@ -102,7 +102,7 @@ def test_runs_split_at_months_gaps_and_size():
 
 @pytest.mark.django_db(transaction=True)
 def test_small_runs_give_the_rows_of_long_ones(make_account, monkeypatch):
-    """A backlog split into runs of a few traces (the worker bounds its memory that way)
+    """A backlog split into runs of a day each (the worker bounds its memory that way)
     gives the same rows, users and month bitmaps as one run a month."""
     from analytics import rollups
     from analytics.models import SliceMonthUsers, UserMonth
@@ -120,7 +120,11 @@ def test_small_runs_give_the_rows_of_long_ones(make_account, monkeypatch):
     reference = snapshot(account), months()
     assert reference[0][2] and reference[1][0] and reference[1][1]
     rollup_rebuild_account(account)
-    monkeypatch.setattr(rollups, "MAX_RUN_TRACES", 200)
+    reads = []
+    fetch = rollups.fetch
+    monkeypatch.setattr(rollups, "fetch", lambda *args: reads.append(args) or fetch(*args))
+    monkeypatch.setattr(rollups, "MAX_RUN_TRACES", 0)  # a run per day
     while rollup_process_dirty(limit=1000):
         pass
+    assert len(reads) == 7  # 28 Oct … 3 Nov, local days
     assert (snapshot(account), months()) == reference
