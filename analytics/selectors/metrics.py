@@ -198,9 +198,11 @@ def _slice_of(sel, keys) -> str | None:
     return next(iter(columns)) if len(columns) == 1 and columns <= set(SLICES) else None
 
 
-# Each daily row's users, one row per user: user_id, user_request_count, user_cost_usd.
+# Each daily row's users, one row per user: user_id, user_request_count, user_cost_usd; and
+# only their ids, for distinct users (a third of the unnesting).
 USERS_OF_DAILY_ROWS = ("analytics_dailyrollup CROSS JOIN LATERAL unnest(user_ids, user_requests, user_cost) "
                        "AS u(user_id, user_request_count, user_cost_usd)")
+USER_IDS_OF_DAILY_ROWS = "analytics_dailyrollup CROSS JOIN LATERAL unnest(user_ids) AS u(user_id)"
 
 
 def _rollup_scope(sel, source, start, end, keys=(), tag=""):
@@ -260,6 +262,7 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
                               f"WHERE um.account_id = %(account)s AND um.days & r.mask <> 0{where}")
         else:
             table, scope, p = _rollup_scope(sel, "users", d0, d1)
+            table = table if extra_users else USER_IDS_OF_DAILY_ROWS
             params.update(p)
             exprs = _key_exprs(sel, "users", keys)
             pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}user_id{extra_users} "
