@@ -68,7 +68,7 @@ def rollup_recompute(account, hours_utc) -> None:
                 write_months(raw, account.pk, first.replace(day=1), sum(1 << (d.day - 1) for d in run), built)
 
 
-MAX_RUN_TRACES = 1_000_000  # about 100 MB of arrays in the worker, and as much in the read
+MAX_RUN_TRACES = 250_000  # about 200 MB in the worker at the peak of a build (0.8 kB a trace)
 
 
 def _traces_per_day(cursor, account, days) -> dict:
