@@ -109,7 +109,7 @@ def fetch(connection, account_id, lo, hi, hour_shift_minutes) -> Fetched:
         cursor.execute(FETCH_SQL, {"account": account_id, "lo": lo, "hi": hi}, prepare=True, binary=True)
         rows = cursor.fetchall()
     n_dims = len(DIMS)
-    combo_of, combos = {}, []
+    combo_of = {}
     for row in rows:
         combo_of.setdefault(row[:n_dims], len(combo_of))
     combos = list(combo_of)
