@@ -18,6 +18,7 @@ import numpy as np
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 PG_EPOCH_DAY = date(2000, 1, 1).toordinal()
+PG_EPOCH_US = 946_684_800_000_000  # binary timestamps count µs from 2000-01-01 UTC
 VARCHAR, INT8, NUMERIC = 1043, 20, 1700
 NUMERIC_DIGITS = (">i2", (12,))  # ndigits, weight, sign, dscale, 8 digits
 
@@ -59,7 +60,7 @@ class Rows:
         self._add(name, ">f8", 8, values)
 
     def timestamptz(self, name, unix_us):
-        self._add(name, ">i8", 8, unix_us - 946_684_800_000_000)
+        self._add(name, ">i8", 8, unix_us - PG_EPOCH_US)
 
     def date(self, name, ordinals):
         self._add(name, ">i4", 4, ordinals - PG_EPOCH_DAY)

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from analytics.day_fetch import Fetched
+from analytics.day_fetch import FLAG_BITS, Fetched
 from analytics.models import SLICES
 from analytics.sketch import LN_GAMMA
 
@@ -111,10 +111,10 @@ def hourly_level(data: Fetched, hour_index):
     key = hour_index.astype(np.int64) * n_combos + combos
     uniq, group = np.unique(key, return_inverse=True)
     n = uniq.size
-    int_columns = ("requests", *data.flag_bits, "ttft_count", *INT_SUMS, *MONEY_PARTS)
+    int_columns = ("requests", *FLAG_BITS, "ttft_count", *INT_SUMS, *MONEY_PARTS)
     ints = np.empty((group.size, len(int_columns)), dtype=np.int64)
     ints[:, 0] = 1
-    bits = np.array(list(data.flag_bits.values()), dtype=np.int64)
+    bits = np.array(list(FLAG_BITS.values()), dtype=np.int64)
     flagged = len(bits)
     ints[:, 1:1 + flagged] = (data.flags[:, None] & bits) != 0
     ints[:, 1 + flagged] = ~np.isnan(data.ttft)
@@ -178,7 +178,7 @@ class Built:
     daily_combo: np.ndarray
     day_totals: Level
     active_users: np.ndarray
-    slices: list                 # (slice name, Level, day index, value index, values)
+    slices: list                 # (slice name, Level, day index, value index, values, value of each combination)
     users: tuple                 # (daily row, user index, requests, cost parts)
     hour_starts: list            # UTC instants (µs) of the hour indexes
     days: list                   # local dates of the day indexes
@@ -217,7 +217,7 @@ def build(data: Fetched, account) -> Built:
         level = lift(daily, d_to_s, s_uniq.size)
         # The value's busiest minute of the day: its minutes summed over combinations.
         level.peak = _peak(_lift_pairs(hourly.minutes, d_to_s[h_to_d]), s_uniq.size)
-        slices.append((name, level, s_uniq // len(values), s_uniq % len(values), values))
+        slices.append((name, level, s_uniq // len(values), s_uniq % len(values), values, value_index))
 
     # The users of each daily row (requests and cost), and the distinct users of each day.
     named = data.user >= 0
@@ -235,8 +235,7 @@ def build(data: Fetched, account) -> Built:
     day_bit = np.array([1 << (d.day - 1) for d in days], dtype=np.int64)
     month_users = _bits(day_user % n_users, day_bit[day_user // n_users])
     slice_users = []
-    for name, _, _, _, values in slices:
-        _, value_index = data.slice_values(name)
+    for _, _, _, _, _, value_index in slices:
         value = value_index[d_combo[u_daily]]
         key, bits = _bits(value * n_users + u_user, day_bit[d_day[u_daily]])
         slice_users.append((key // n_users, key % n_users, bits))

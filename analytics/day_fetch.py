@@ -7,17 +7,17 @@ duration, 0 for missing tokens or money, a flag bit for what is counted), money 
 whole units plus twelve decimals in an integer, so no trace crosses into Python as an
 object except its user id.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import psycopg
 from psycopg.adapt import Loader
 
 from analytics.aggregate_sql import COUNTED, DIMS, NULLABLE
+from analytics.copy_binary import PG_EPOCH_US
 
 FLAG_BITS = {column: 1 << i for i, column in enumerate(COUNTED)}  # one bit per count column
 PICO = 10 ** 12
-EPOCH_2000_US = 946_684_800_000_000  # binary timestamptz counts µs from 2000-01-01 UTC
 
 _flags = " + ".join(f"CASE WHEN {cond} THEN {FLAG_BITS[c]} ELSE 0 END" for c, cond in COUNTED.items())
 # Every column the counts and the rating read has few values: grouping by them as well as
@@ -84,7 +84,6 @@ class Fetched:
     ints: dict
     money: dict             # column -> (whole units, millionths, millionths of millionths)
     hour_shift_us: int
-    flag_bits: dict = field(default_factory=lambda: FLAG_BITS)
 
     @property
     def n_combos(self):
@@ -138,7 +137,7 @@ def fetch(connection, account_id, lo, hi, hour_shift_minutes) -> Fetched:
     latency, ttft = joined(4, ">f8"), joined(5, ">f8")
     tokens = joined(8, ">i8")
     return Fetched(
-        combos=combos, combo=per_group([combo_of[row[:n_dims]] for row in rows]), at=at + EPOCH_2000_US,
+        combos=combos, combo=per_group([combo_of[row[:n_dims]] for row in rows]), at=at + PG_EPOCH_US,
         user=np.array(user_index, dtype=np.int64), user_names=user_names, flags=per_group(columns[0]),
         latency=latency, ttft=ttft,
         floats={"latency_sum": latency, "ttft_sum": ttft, "queue_sum": joined(6, ">f8"),

@@ -5,11 +5,7 @@ Each combination's dimension fields are encoded once and repeated per row. Money
 as three integer sums (whole units, millionths, millionths of millionths) and becomes
 numeric exactly. The users' month bitmaps follow (write_months).
 """
-import struct
-
 import numpy as np
-import psycopg
-from psycopg.adapt import Dumper
 
 from analytics.aggregate_sql import DIMS, NULLABLE, SUM_COLUMNS
 from analytics.copy_binary import (INT8, NUMERIC, VARCHAR, NUMERIC_DIGITS, Rows, array_field, element_records, field,
@@ -38,29 +34,22 @@ def _sketches(rows: Rows, level: Level):
     rows.jsonb("ttft_sketch", json_maps(level.ttft, level.n))
 
 
+def _value_field(column, value) -> bytes:
+    """One dimension's field: text as is, an id as int8, a nullable id stored as 0 as NULL."""
+    if column in _TEXT_DIMS:
+        return field(value.encode())
+    return field(None) if column in NULLABLE and not value else int8_field(value)
+
+
 def _combo_fields(combo) -> bytes:
-    """The dimension fields of a combination (a nullable id stored as 0 is NULL)."""
-    out = []
-    for dim, value in zip(DIMS, combo):
-        if dim in _TEXT_DIMS:
-            out.append(field(value.encode()))
-        else:
-            out.append(field(None) if dim in NULLABLE and not value else int8_field(value))
-    return b"".join(out)
+    return b"".join(_value_field(dim, value) for dim, value in zip(DIMS, combo))
 
 
 def _slice_fields(name, value) -> bytes:
     """slice and the sliced columns: the value in its own column, the others empty (NULL
     ids, '' names); no deployment is NULL."""
-    out = [field(name.encode())]
-    for column in SLICES:
-        if column != name:
-            out.append(field(b"") if column in _TEXT_DIMS else field(None))
-        elif column in _TEXT_DIMS:
-            out.append(field(value.encode()))
-        else:
-            out.append(field(None) if column in NULLABLE and not value else int8_field(value))
-    return b"".join(out)
+    empty = {column: field(b"") if column in _TEXT_DIMS else field(None) for column in SLICES}
+    return field(name.encode()) + b"".join(_value_field(c, value) if c == name else empty[c] for c in SLICES)
 
 
 def _user_arrays(built: Built):
@@ -75,10 +64,10 @@ def _user_arrays(built: Built):
             + array_field(NUMERIC, b - a, cost[28 * a:28 * b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def write(cursor, account_id, built: Built, first_day):
+def write(cursor, account_id, built: Built):
     """COPY every row of the run: hourly rows and totals, daily rows (with their users) and
     totals, and the daily slices."""
-    days = first_day.toordinal() + np.array([(d - first_day).days for d in built.days], dtype=np.int64)
+    days = np.array([d.toordinal() for d in built.days], dtype=np.int64)
     hours = np.array(built.hour_starts, dtype=np.int64)
     combos = [_combo_fields(combo) for combo in built.combos]
 
@@ -112,7 +101,7 @@ def write(cursor, account_id, built: Built, first_day):
     _sketches(day_totals, built.day_totals)
     day_totals.copy(cursor, "analytics_dailytotal", account_id)
 
-    for name, level, s_day, s_value, values in built.slices:
+    for name, level, s_day, s_value, values, _ in built.slices:
         sliced = Rows(level.n)
         sliced.date("day", days[s_day])
         _measures(sliced, level)
@@ -120,32 +109,6 @@ def write(cursor, account_id, built: Built, first_day):
         sliced.encoded(["slice", *SLICES], [pieces[v] for v in s_value.tolist()])
         _sketches(sliced, level)
         sliced.copy(cursor, "analytics_dailyslice", account_id)
-
-
-class Int8Array:
-    """A numpy array bound as int8[] (binary, built by numpy, not element by element)."""
-    element, oid, width = 20, 1016, 8
-
-    def __init__(self, values):
-        self.values = values
-
-
-class _Int8ArrayDumper(Dumper):
-    format = psycopg.pq.Format.BINARY
-    oid = Int8Array.oid
-
-    def dump(self, obj):
-        values = obj.values
-        if values.size == 0:
-            return struct.pack(">iii", 0, 0, obj.element)
-        body = np.empty(values.size, dtype=[("n", ">i4"), ("v", ">i8")])
-        body["n"] = obj.width
-        body["v"] = values
-        return struct.pack(">iiiii", 1, 0, obj.element, values.size, 1) + body.tobytes()
-
-
-def register_dumpers(cursor):
-    cursor.adapters.register_dumper(Int8Array, _Int8ArrayDumper)
 
 
 def write_months(cursor, account_id, month, mask, built):
@@ -163,7 +126,7 @@ def write_months(cursor, account_id, month, mask, built):
             "INSERT INTO analytics_usermonth (account_id, user_id, month, days) "
             "SELECT %(account)s, u, %(month)s, d FROM unnest(%(users)b::text[], %(bits)b::int8[]) AS x(u, d) "
             "ON CONFLICT (account_id, month, user_id) DO UPDATE SET days = analytics_usermonth.days | EXCLUDED.days",
-            {**params, "users": [names[i] for i in users.tolist()], "bits": Int8Array(bits)})
+            {**params, "users": [names[i] for i in users.tolist()], "bits": bits.tolist()})
 
     cursor.execute(f"DELETE FROM analytics_slicemonthusers WHERE account_id = %(account)s AND month = %(month)s "
                    f"RETURNING slice, {', '.join(SLICES)}, user_ids, days", params)
@@ -172,7 +135,7 @@ def write_months(cursor, account_id, month, mask, built):
         kept = [(u, d & ~mask) for u, d in zip(user_ids, days) if d & ~mask]
         if kept:
             rows[(slice_name, *values)] = dict(kept)
-    for (name, _, _, _, values), (value, user, bits) in zip(built.slices, built.slice_users) if built else ():
+    for (name, _, _, _, values, _), (value, user, bits) in zip(built.slices, built.slice_users) if built else ():
         if not value.size:
             continue
         empty = {c: "" if c in _TEXT_DIMS else 0 for c in SLICES}  # no deployment is 0

@@ -19,7 +19,7 @@ from accounts.models import Account
 from analytics.buckets import HOUR, day_start, hour_shift_minutes, local_day
 from analytics.day_build import build
 from analytics.day_fetch import fetch
-from analytics.day_write import register_dumpers, write, write_months
+from analytics.day_write import write, write_months
 from analytics.models import RollupState
 
 LOCK_NAMESPACE = 7302
@@ -62,9 +62,8 @@ def rollup_recompute(account, hours_utc) -> None:
             data = fetch(connection.connection, account.pk, scope["lo"], scope["hi"], hour_shift_minutes(account))
             built = build(data, account) if data.combo.size else None
             with psycopg.Cursor(connection.connection) as raw:
-                register_dumpers(raw)
                 if built:
-                    write(raw, account.pk, built, first)
+                    write(raw, account.pk, built)
                 write_months(raw, account.pk, first.replace(day=1), sum(1 << (d.day - 1) for d in run), built)
 
 
