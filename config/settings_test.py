@@ -17,13 +17,20 @@ if not os.environ.get("DATABASE_URL"):
         embedded.ensure_postgres(_data)
 if not os.environ.get("REDIS_URL"):
     if not _force_embedded and embedded.tcp_answers("127.0.0.1", 6379):
-        os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/9"
+        os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/0"
     else:
         embedded.ensure_redis(_data)
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ["MODELPULSE_DATA_DIR"] = str(_data)
 
+from config import test_isolation  # noqa: E402
+
+# A Redis database and a PostgreSQL test database of this run's own (config/test_isolation.py).
+os.environ["REDIS_URL"] = test_isolation.claim_redis_db(os.environ.get("REDIS_URL") or embedded.redis_url(_data))
+
 from config.settings import *  # noqa: E402,F403
+
+DATABASES["default"]["TEST"] = {"NAME": f"test_modelpulse_{test_isolation.database_suffix()}"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -4,13 +4,24 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import Role
+from config import test_isolation
 from accounts.services import Actor, account_create, api_key_create, membership_invite, user_get_or_create
+
+
+def pytest_sessionstart(session):
+    """Databases of earlier runs that were killed are dropped (each run has its own)."""
+    db = settings.DATABASES["default"]
+    test_isolation.drop_stale_databases({key: value for key, value in {
+        "host": db.get("HOST") or None, "port": db.get("PORT") or None, "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None}.items() if value})
 
 
 @pytest.fixture(scope="session", autouse=True)
 def clean_redis():
-    """The test Redis database starts empty (rate-limit windows, cache) on every run."""
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    """The run's Redis database starts empty (rate-limit windows, cache), keeping the run's claim on it."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    client.set(test_isolation.CLAIM_KEY, test_isolation.database_suffix())
 
 
 @pytest.fixture
