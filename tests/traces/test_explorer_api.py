@@ -377,3 +377,50 @@ def test_summary_of_the_selected_model_and_period(account, api, world):
     external = api.get("/api/v1/explorer/summary", {"model": "gpt-4o"}).json()["metrics"]
     assert external["hosting_credits"] is None and external["total_requests"] == len(world) - len(hosted)
     assert api.get("/api/v1/explorer/summary", {"preset": "never"}).status_code == 400
+
+
+def _plan_of_the_page(api, params):
+    """The JSON plan of the statement that read the page's traces."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(URL, params).status_code == 200
+    page = [q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]
+            and "traces_trace" in q["sql"]]
+    assert len(page) == 1, [q["sql"][:120] for q in queries.captured_queries]
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (FORMAT JSON) " + page[0])
+        plan = cur.fetchone()[0]
+    return plan[0]["Plan"] if isinstance(plan, list) else __import__("json").loads(plan)[0]["Plan"]
+
+
+def _nodes(node):
+    yield node
+    for child in node.get("Plans", []):
+        yield from _nodes(child)
+
+
+@pytest.mark.parametrize("params", [{}, {"feature": "x"}, {"filter": "status:eq:failure"},
+                                    {"model": "gpt-4o", "source": "crm_sync"}])
+def test_first_page_limits_traces_before_joining_names_whatever_the_statistics(account, other_account, api, params):
+    """Statistics taken before a bulk load say the account has no traces; the page must still
+    be a walk of the account's index under a LIMIT, with the registry joined to those rows."""
+    ingest_world(other_account, n=30)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE traces_trace")
+    ingest_world(account, n=300)
+    plan = _plan_of_the_page(api, params)
+    limits = [n for n in _nodes(plan) if n["Node Type"] == "Limit"]
+    assert limits, plan
+    below = {n.get("Relation Name") for n in _nodes(limits[-1])} - {None}
+    assert below == {"traces_trace"}, below
+    assert not [n for n in _nodes(limits[-1]) if n["Node Type"] in ("Sort", "Hash", "Seq Scan")], limits[-1]
+    above = {n.get("Relation Name") for n in _nodes(plan)} - below - {None}
+    assert "models_registry_model" in above
+
+
+def test_search_for_a_request_id_reads_its_matches_not_the_time_index(account, world, api):
+    assert get_all(api, {"search": "req-017"}) == ["req-017"]
+    plan = _plan_of_the_page(api, {"search": "req-017"})
+    scans = {n.get("Index Name") for n in _nodes(plan) if n.get("Relation Name") == "traces_trace"}
+    assert "trace_account_time" not in scans, scans

@@ -130,6 +130,37 @@ def _plain(item: dict) -> dict:
     return item
 
 
+PAGE_COLUMNS = ("t.id, t.request_id, t.executed_at, t.model_id, t.model_type, t.provider, t.deployment_id, "
+                "t.version_id, t.connection_id, t.source_type, t.source, t.module, t.feature, t.prompt, "
+                "t.prompt_version, t.user_id, t.session_id, t.status, t.error_type, t.http_status, "
+                "t.response_time_ms, t.ttft_ms, t.input_tokens, t.output_tokens, t.cost_usd, t.credits, t.cache_hit, "
+                "t.input, t.output")
+REGISTRY_JOINS = JOINS.split("traces_trace t", 1)[1]
+
+
+def page_sql(where: str, order: str, few: bool = False) -> str:
+    """The page's traces LIMITed on the trace table alone, and the registry's names joined to
+    those rows only. The plan is then the walk of an account-led index in the listing's
+    order whatever the planner believes about the account's size: right after a bulk load
+    its statistics may say two rows, and a join planned before the LIMIT hashes the whole
+    account. few=True (a search for an existing request id): the matching traces are
+    collected first through the search index and sorted, instead of walking the time
+    index until the few of them turn up."""
+    ordering = f"t.executed_at {order}, t.id {order}"
+    if few:
+        source = (f"(WITH matches AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM traces_trace t WHERE {where}) "
+                  f"SELECT * FROM matches t ORDER BY {ordering} LIMIT %(limit)s)")
+    else:
+        source = f"(SELECT {PAGE_COLUMNS} FROM traces_trace t WHERE {where} ORDER BY {ordering} LIMIT %(limit)s)"
+    return f"SELECT {LIST_SQL_FIELDS} FROM {source} t{REGISTRY_JOINS}ORDER BY {ordering}"
+
+
+def _is_request_id(cur, q: ExplorerQuery) -> bool:
+    cur.execute("SELECT 1 FROM traces_trace WHERE account_id = %s AND request_id = %s",
+                [q.sel.account.pk, q.search])
+    return cur.fetchone() is not None
+
+
 def trace_page(q: ExplorerQuery, *, cursor: str | None = None, size: int = DEFAULT_PAGE) -> dict:
     """One page of the table: {"results", "next_cursor", "previous_cursor"}.
 
@@ -151,8 +182,8 @@ def trace_page(q: ExplorerQuery, *, cursor: str | None = None, size: int = DEFAU
     order = "DESC" if descending else "ASC"
     params["limit"] = size + 1
     with connection.cursor() as cur:
-        cur.execute(f"SELECT {LIST_SQL_FIELDS} {JOINS} WHERE {where} "
-                    f"ORDER BY t.executed_at {order}, t.id {order} LIMIT %(limit)s", params)
+        by_request_id = bool(q.search) and _is_request_id(cur, q)
+        cur.execute(page_sql(where, order, few=by_request_id), params)
         rows = [_row(r) for r in cur.fetchall()]
     more = len(rows) > size
     rows = rows[:size]
