@@ -191,7 +191,8 @@ class DeploymentViewSet(RegistryViewSet):
         "deployment": serializers.IntegerField(), "max_replicas": serializers.IntegerField(),
         "points": inline_serializer("ReplicaPoint", {
             "at": serializers.DateTimeField(), "replicas": serializers.IntegerField(),
-            "hardware": serializers.CharField()}, many=True),
+            "hardware": serializers.CharField(),
+            "versions": serializers.ListField(child=serializers.CharField())}, many=True),
     }))
     @action(detail=True, methods=["get"])
     def replicas(self, request, pk=None):

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils import timezone
 
+from accounts.localtime import local_text
 from accounts.models import AccountOwned
 
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
@@ -60,8 +60,11 @@ class Deployment(AccountOwned):
 
     @property
     def label(self) -> str:
-        # In the active timezone: the account's in the console, UTC in the API.
-        return f"{self.name} (deployed {timezone.localtime(self.deployed_at):%Y-%m-%d %H:%M})"
+        return self.label_in(self.account.tzinfo)
+
+    def label_in(self, tzinfo) -> str:
+        """Name and deployment time in the account's timezone, zone shown (001: names that repeat)."""
+        return f"{self.name} (deployed {local_text(self.deployed_at, tzinfo)})"
 
 
 class DeploymentVersion(AccountOwned):
@@ -114,7 +117,7 @@ class ReplicaEvent(AccountOwned):
         ]
 
     def __str__(self):
-        return f"{self.deployment.name} {self.replicas}× {self.hardware} @ {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.deployment.name} {self.replicas}× {self.hardware} @ {local_text(self.at, self.account.tzinfo)}"
 
 
 class HardwareRate(AccountOwned):

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.localtime import local_text
 from alerts.models import ChannelKind, Delivery, DeliveryStatus, Transition
 from alerts.services.notify import deliver_in_app, message, webhook_payload
 
@@ -109,7 +110,8 @@ def send_email(delivery: Delivery) -> int:
     event = delivery.event
     text = message(event, delivery.transition)
     context = {"event": event, "msg": text, "link": webhook_payload(event, delivery.transition)["url"],
-               "transition": delivery.transition}
+               "transition": delivery.transition,
+               "fired_at": local_text(event.fired_at, event.account.tzinfo) if event.fired_at else "—"}
     mail = EmailMultiAlternatives(subject=text["title"], body=render_to_string("console/alerts_email.txt", context),
                                   to=list(delivery.channel.recipients),
                                   connection=get_connection(timeout=settings.ALERT_HTTP_TIMEOUT_SECONDS))

@@ -195,8 +195,10 @@ def report_render(data, images: dict, inline: bool) -> tuple[str, str]:
     sources = {name: f"cid:{name}-chart" if inline else "data:image/png;base64," + base64.b64encode(png).decode()
                for name, png in images.items()}
     context = {**data, "images": sources}
-    return (render_to_string("console/reports_email.html", context),
-            render_to_string("console/reports_email.txt", context))
+    # The report is read in the account's timezone, whoever renders it (a worker runs in UTC).
+    with timezone.override(data["account"].tzinfo):
+        return (render_to_string("console/reports_email.html", context),
+                render_to_string("console/reports_email.txt", context))
 
 
 def report_message(schedule: ReportSchedule, data, recipients) -> EmailMultiAlternatives:

@@ -45,7 +45,8 @@ def options(account, tab) -> dict:
         # Where names repeat, the deployment timestamp tells them apart (001).
         "deployments": [{"id": d.pk, "model_id": d.model_id, "name": d.name, "deployed_at": d.deployed_at,
                          "undeployed_at": d.undeployed_at, "hardware": d.hardware, "max_replicas": d.max_replicas,
-                         "label": d.label if names.count(d.name) > 1 else d.name} for d in deployments],
+                         "label": d.label_in(account.tzinfo) if names.count(d.name) > 1 else d.name}
+                        for d in deployments],
         "versions": [{"id": v.pk, "deployment_id": v.deployment_id, "version": v.version}
                      for v in DeploymentVersion.objects.for_account(account).filter(deployment__in=deployments)
                      .order_by("deployment_id", "version")],
@@ -137,7 +138,8 @@ def scaling(sel) -> dict:
     for d in _deployments(sel):
         points = replica_series(sel.account, d, sel.start, sel.end)
         if points:
-            out.append({"deployment_id": d.pk, "deployment": d.label, "max_replicas": d.max_replicas,
+            out.append({"deployment_id": d.pk, "deployment": d.label_in(sel.account.tzinfo),
+                        "max_replicas": d.max_replicas,
                         "points": points})
     return {"show_max_replicas": single_day, "deployments": out}
 

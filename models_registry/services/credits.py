@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from models_registry.models import Deployment, HardwareRate, ReplicaEvent
+from models_registry.models import Deployment, DeploymentVersion, HardwareRate, ReplicaEvent
 
 SECONDS_PER_HOUR = Decimal(3600)
 MULTIPLE_HARDWARE = "Multiple Hardware"
@@ -92,18 +92,23 @@ def account_deployment_credits(account, start: datetime, end: datetime, deployme
 
 
 def replica_series(account, deployment: Deployment, start: datetime, end: datetime) -> list[dict]:
-    """The step series for the scaling chart: one point where replicas or hardware change."""
+    """The step series for the scaling chart: one point where replicas, hardware or the running
+    versions change; each point holds from its `at` until the next point's."""
     lo, hi = _window(deployment, start, end)
     if hi <= lo:
         return []
+    names = dict(DeploymentVersion.objects.for_account(account).filter(deployment=deployment)
+                 .values_list("pk", "version"))
     points = []
     for t0, _, state in _steps(account, deployment, lo, hi):
         replicas = sum(r for r, _ in state.values())
         kinds = sorted({hw for r, hw in state.values() if r})
         hardware = kinds[0] if len(kinds) == 1 else (MULTIPLE_HARDWARE if kinds else "")
-        if points and points[-1]["replicas"] == replicas and points[-1]["hardware"] == hardware:
+        versions = sorted(names.get(key, "") for key, (r, _) in state.items() if r and key in names)
+        if points and (points[-1]["replicas"], points[-1]["hardware"], points[-1]["versions"]) == \
+                (replicas, hardware, versions):
             continue
-        points.append({"at": t0, "replicas": replicas, "hardware": hardware})
+        points.append({"at": t0, "replicas": replicas, "hardware": hardware, "versions": versions})
     if points:
-        points.append({"at": hi, "replicas": points[-1]["replicas"], "hardware": points[-1]["hardware"]})
+        points.append({**points[-1], "at": hi})
     return points

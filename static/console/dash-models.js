@@ -21,7 +21,7 @@
     MP.options(q("model_id"), options.models.map((m) => [String(m.id), m.name]), { all: "All models", value: s.model_id || "" });
     const deployments = options.deployments.filter((d) => !s.model_id || String(d.model_id) === s.model_id);
     MP.options(q("deployment_id"), deployments.map((d) => {
-      const when = `deployed ${fmt.dateTime(new Date(d.deployed_at))}`;
+      const when = `deployed ${fmt.dateTimeZ(new Date(d.deployed_at))}`;
       // Names that repeat carry their deployment timestamp (001).
       return [String(d.id), d.label === d.name ? d.name : `${d.name} (${when})`];
     }), { all: "All deployments", value: s.deployment_id || "" });
@@ -117,8 +117,11 @@
     const datasets = [];
     series.forEach((d, i) => {
       const color = MP.PALETTE[i % MP.PALETTE.length];
-      datasets.push(MP.line(d.deployment, d.points.map((p) => ({ x: new Date(p.at).getTime(), y: p.replicas, hw: p.hardware })),
-        color, { stepped: "after", tension: 0, fill: series.length === 1, pointRadius: 2.5 }));
+      // Each count holds from its own event's time until the next event: Chart.js's "before"
+      // stepping keeps the previous count up to a point's x and rises or falls there.
+      datasets.push(MP.line(d.deployment, d.points.map((p) => ({ x: new Date(p.at).getTime(), y: p.replicas, hw: p.hardware,
+                                                                   versions: p.versions || [] })),
+        color, { stepped: "before", tension: 0, fill: series.length === 1, pointRadius: 2.5 }));
     });
     if (sc.show_max_replicas) {
       // One red line per distinct limit (001: the maximum replicas set at deployment).
@@ -139,10 +142,10 @@
           callbacks: {
             title: (items) => fmt.dateTimeS(new Date(items[0].raw.x)),
             label: (c) => ` ${c.dataset.label}: ${fmt.count(c.raw.y)} ${c.raw.y === 1 ? "replica" : "replicas"}`,
-            afterLabel: (c) => (c.raw.hw ? ` Hardware: ${c.raw.hw}` : ""),
+            afterLabel: (c) => [c.raw.versions.length ? ` ${c.raw.versions.length > 1 ? "Versions" : "Version"}: ${c.raw.versions.join(", ")}` : "",
+                                c.raw.hw ? ` Hardware: ${c.raw.hw}` : ""].filter(Boolean),
           } } },
-        scales: { x: MP.timeAxis(t0, t1), y: MP.axis(fmt.count, { ticks: { precision: 0, callback: (v) => fmt.count(v) },
-                                                                  title: { display: true, text: "Replicas" } }) },
+        scales: { x: MP.timeAxis(t0, t1), y: MP.axis(fmt.count, { title: { display: true, text: "Replicas" } }) },
       },
     }, series.length > 0, ["No replicas in this range", "The selected models ran no replicas in this period."]);
   }

@@ -71,8 +71,8 @@
 
   function axesFor(metrics) {
     const units = [...new Set(metrics.map(unit))];
-    const scales = { x: MP.xAxis(), y: MP.axis((v) => fmt.unit(v, units[0])) };
-    if (units.length > 1) scales.y2 = MP.axis((v) => fmt.unit(v, units[1]), { position: "right", grid: { display: false } });
+    const scales = { x: MP.xAxis(), y: MP.axis((v) => fmt.unit(v, units[0]), { integer: units[0] === "count" }) };
+    if (units.length > 1) scales.y2 = MP.axis((v) => fmt.unit(v, units[1]), { position: "right", grid: { display: false }, integer: units[1] === "count" });
     return { units, scales };
   }
 

@@ -194,7 +194,7 @@
     const el = (root || document).querySelector("[data-as-of]");
     if (!el || !body || !body.as_of) return;
     const at = new Date(body.as_of);
-    el.querySelector("[data-as-of-text]").textContent = `As of ${fmt.time(at)}`;
+    el.querySelector("[data-as-of-text]").textContent = `As of ${fmt.time(at)} (${TZ})`;
     el.dataset.asOf = body.as_of;
     // The exact period shown, so a reader (or a test) can ask the API for the same numbers.
     if (body.period) { el.dataset.start = body.period.start; el.dataset.end = body.period.end; }
@@ -207,7 +207,9 @@
   const F = {
     time: dtf({ hour: "2-digit", minute: "2-digit" }),
     dateTime: dtf({ day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }),
-    dateTimeS: dtf({ day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }),
+    dateTimeS: dtf({ day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
+                     timeZoneName: "short" }),
+    dateTimeZ: dtf({ day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }),
     day: dtf({ day: "numeric", month: "short" }),
     dayYear: dtf({ day: "numeric", month: "short", year: "numeric" }),
     ymd: new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit" }),
@@ -224,6 +226,8 @@
     time: (d) => F.time.format(d),
     dateTime: (d) => F.dateTime.format(d),
     dateTimeS: (d) => F.dateTimeS.format(d),
+    // With the zone written out, for times read on their own (legends, option labels).
+    dateTimeZ: (d) => F.dateTimeZ.format(d),
     day: (d) => F.day.format(d),
     count: (v) => (isNum(v) ? N0.format(v) : "—"),
     dec: (v, digits = 2) => (isNum(v) ? nf({ maximumFractionDigits: digits }).format(v) : "—"),
@@ -262,6 +266,8 @@
       return F.day.format(dateOf(p));
     },
   };
+
+  const INTEGER_FORMATS = new Set([fmt.count, fmt.tokens]);
 
   // A local date "2026-11-20" as a Date at noon UTC: formats as that day in any timezone.
   function dateOf(ymd) { return new Date(`${ymd}T12:00:00Z`); }
@@ -370,9 +376,15 @@
     return new window.Chart(canvas, config);
   }
 
+  // A value axis. Counts tick on whole numbers only: a small count (0–2) would otherwise get
+  // ticks 0, 0.5, 1 … that the count format rounds into "0 1 1 2 2".
   function axis(formatter, extra) {
+    const { ticks, ...rest } = extra || {};
+    const integer = INTEGER_FORMATS.has(formatter) || (rest.integer === true);
+    delete rest.integer;
     return { beginAtZero: true, grid: { color: "#f2f4f7" }, border: { display: false },
-             ticks: { callback: (v) => formatter(v), maxTicksLimit: 6 }, ...(extra || {}) };
+             ticks: { callback: (v) => formatter(v), maxTicksLimit: 6, ...(integer ? { precision: 0 } : {}), ...(ticks || {}) },
+             ...rest };
   }
   // The account timezone's offset from UTC at an instant, in ms.
   const PARTS = new Intl.DateTimeFormat("en-US", { timeZone: TZ, hourCycle: "h23", year: "numeric", month: "2-digit",

@@ -209,6 +209,34 @@ def test_model_analytics_tabs_filters_and_expanded_widgets(live_server, page, sh
     labels = page.evaluate("Chart.getChart(document.querySelector('[data-chart=scaling] canvas')).data.datasets"
                            ".map(d => d.label)")
     assert any(label.startswith("Max replicas") for label in labels)
+    # Each replica count is drawn from its own event's time (the step rises at the point, not
+    # one event early); legends and tooltips read in the account's timezone, zone shown, and
+    # the tooltip names the running versions (001).
+    today = api(page, "analytics/models?preset=today&tab=fine_tuned")["body"]
+    drawn = page.evaluate("""() => Chart.getChart(document.querySelector('[data-chart=scaling] canvas')).data.datasets
+        .filter(d => !d.maxLine).map(d => ({label: d.label, stepped: d.stepped,
+                                             points: d.data.map(p => [p.x, p.y, p.versions])}))""")
+    assert drawn and all(d["stepped"] == "before" for d in drawn)
+    for d, series in zip(drawn, today["scaling"]["deployments"]):
+        assert d["label"] == series["deployment"] and re.search(r"\(deployed \d{4}-\d\d-\d\d \d\d:\d\d IST\)$", d["label"])
+        # (The last point is the range's end, "now", which moves between the two calls.)
+        assert d["points"][:-1] == [[datetime.fromisoformat(p["at"].replace("Z", "+00:00")).timestamp() * 1000,
+                                     p["replicas"], p["versions"]] for p in series["points"][:-1]]
+        assert d["points"][-1][1:] == [series["points"][-1]["replicas"], series["points"][-1]["versions"]]
+    tooltip = page.evaluate("""() => {
+        const chart = Chart.getChart(document.querySelector('[data-chart=scaling] canvas'));
+        const i = chart.data.datasets.findIndex(d => !d.maxLine);
+        const meta = chart.getDatasetMeta(i);
+        chart.tooltip.setActiveElements([{datasetIndex: i, index: 0}], {x: meta.data[0].x, y: meta.data[0].y});
+        chart.update();
+        return chart.tooltip.body.map(b => [...b.lines, ...b.after]).flat().join(' | ');
+    }""")
+    first = today["scaling"]["deployments"][0]["points"][0]
+    assert f"{first['replicas']} replica" in tooltip and "Hardware:" in tooltip
+    assert not first["versions"] or f"Version{'s' if len(first['versions']) > 1 else ''}: {', '.join(first['versions'])}" in tooltip
+    assert "IST)" in page.locator("[data-testid=as-of]").inner_text() or "Asia/Kolkata" in page.locator("[data-testid=as-of]").inner_text()
+    page.locator("[data-widget=scaling]").scroll_into_view_if_needed()
+    shot(page, "dashboard-model-scaling-today")
     assert page.locator("[data-testid=widget-scaling] [data-figure=hardware] b").inner_text() in ("A100-80GB", "Multiple Hardware")
 
     # External: tokens instead of scaling, connections and providers instead of deployments.

@@ -88,14 +88,23 @@ def test_account_total_and_breakdown(account, scaled):
 
 def test_replica_series_steps_and_multiple_hardware(account, scaled):
     points = replica_series(account, scaled, at(10, 0), at(10, 19))
-    assert [(p["at"], p["replicas"], p["hardware"]) for p in points] == [
-        (at(10, 8), 2, "A100"),
-        (at(10, 10, 30), 3, "A100"),
-        (at(10, 13), 3, "H100"),
-        (at(10, 15), 3, "Multiple Hardware"),
-        (at(10, 18), 2, "A100"),
-        (at(10, 19), 2, "A100"),
+    # Each count holds from its own event's time on; the versions running are named (001).
+    assert [(p["at"], p["replicas"], p["hardware"], p["versions"]) for p in points] == [
+        (at(10, 8), 2, "A100", ["v1"]),
+        (at(10, 10, 30), 3, "A100", ["v1"]),
+        (at(10, 13), 3, "H100", ["v1"]),
+        (at(10, 15), 3, "Multiple Hardware", ["v1", "v2"]),
+        (at(10, 18), 2, "A100", ["v2"]),
+        (at(10, 19), 2, "A100", ["v2"]),
     ]
+
+
+def test_deployment_label_in_account_timezone_with_zone(account, scaled):
+    from zoneinfo import ZoneInfo
+
+    assert scaled.label_in(ZoneInfo("Asia/Kolkata")) == "support (deployed 2026-11-10 13:30 IST)"
+    assert scaled.label_in(ZoneInfo("UTC")) == "support (deployed 2026-11-10 08:00 UTC)"
+    assert scaled.label_in(ZoneInfo("America/Sao_Paulo")) == "support (deployed 2026-11-10 05:00 UTC-03:00)"
 
 
 def test_other_accounts_rates_and_events_are_ignored(account, other_account, scaled):
