@@ -22,7 +22,7 @@ def test_create_update_delete_are_audited(account, admin):
     response = admin.post("/api/v1/deployments", {"model": mid, "name": "prod", "hardware": "A100", "max_replicas": 3,
                                                   "deployed_at": "2026-11-20T10:00:00+05:30"}, format="json")
     assert response.status_code == 201, response.json()
-    assert response.json()["label"] == "prod (deployed 2026-11-20 04:30)"
+    assert response.json()["label"] == "prod (deployed 2026-11-20 04:30 UTC)"  # the account's timezone, zone shown
     assert admin.delete(f"/api/v1/deployments/{response.json()['id']}").status_code == 204
     actions = list(AuditEvent.objects.for_account(account).filter(action__startswith="registry.")
                    .order_by("id").values_list("action", flat=True))
