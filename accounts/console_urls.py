@@ -15,6 +15,7 @@ account_pages = [
     path("settings/audit/", views.AuditLogView.as_view(), name="account-audit"),
     path("registry/", include("models_registry.console_urls")),
     path("alerts/", include("alerts.console_urls")),
+    path("budgets/", include("budgets.console_urls")),
     path("traces/", include("traces.console_urls")),
     path("", include("analytics.console_urls")),
 ]

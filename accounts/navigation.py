@@ -15,6 +15,7 @@ SECTIONS = [
     ("Operate", [
         ("alerts", "Alerts", "alerts", "alerts"),
         ("dashboards", "Dashboards", "dashboards", "dashboards"),
+        ("budgets", "Budgets", "budgets", "budgets"),
     ]),
     ("Account", [
         ("registry", "Model registry", "registry", "registry"),

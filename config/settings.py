@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "analytics",
     "alerts",
     "dashboards",
+    "budgets",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +138,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 ROLLUP_INTERVAL_SECONDS = env.float("ROLLUP_INTERVAL_SECONDS", default=60.0)
 ALERT_EVALUATION_INTERVAL_SECONDS = env.float("ALERT_EVALUATION_INTERVAL_SECONDS", default=60.0)
 REPORTS_INTERVAL_SECONDS = env.float("REPORTS_INTERVAL_SECONDS", default=300.0)
+BUDGETS_INTERVAL_SECONDS = env.float("BUDGETS_INTERVAL_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     # Every periodic task expires, so a backlog after downtime never replays stale runs.
     "rollup-dirty-hours": {"task": "analytics.tasks.rollup_dirty_task", "schedule": ROLLUP_INTERVAL_SECONDS,
@@ -147,6 +149,8 @@ CELERY_BEAT_SCHEDULE = {
                         "options": {"expires": ALERT_EVALUATION_INTERVAL_SECONDS * 0.9}},
     "reports-send-due": {"task": "alerts.tasks.reports_send_due_task", "schedule": REPORTS_INTERVAL_SECONDS,
                          "options": {"expires": REPORTS_INTERVAL_SECONDS * 0.9}},
+    "budgets-check": {"task": "budgets.tasks.budgets_check_task", "schedule": BUDGETS_INTERVAL_SECONDS,
+                      "options": {"expires": BUDGETS_INTERVAL_SECONDS * 0.9}},
     "clean-up-exports": {"task": "traces.tasks.exports_cleanup_task", "schedule": 3600.0,
                          "options": {"expires": 3000}},
 }

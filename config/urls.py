@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("analytics.urls")),
     path("", include("alerts.urls")),
     path("", include("dashboards.urls")),
+    path("", include("budgets.urls")),
 ]
 
 urlpatterns = [

@@ -14,6 +14,7 @@ from analytics import models as an
 from dashboards import models as dash
 from traces import models as tr
 from alerts import models as al
+from budgets import models as bu
 from accounts.services import Actor, api_key_create, audit_record, membership_invite
 
 
@@ -300,6 +301,21 @@ ALERT_FACTORIES = {
     al.ReportSchedule: _report_schedule, al.ReportRun: _report_run,
 }
 FACTORIES.update(ALERT_FACTORIES)
+
+def _budget(account, marker):
+    return bu.Budget.objects.get_or_create(account=account, name=f"{marker} prompt budget",
+                                           defaults={"scope": "prompt", "prompt": marker,
+                                                     "amount_usd": Decimal("100.00")})[0]
+
+
+def _budget_alert(account, marker):
+    return bu.BudgetAlert.objects.get_or_create(account=account, budget=_budget(account, marker),
+                                                month=T0.date(), threshold="80",
+                                                defaults={"spent_usd": Decimal("80.5"),
+                                                          "event": _alert_event(account, marker)})[0]
+
+
+FACTORIES.update({bu.Budget: _budget, bu.BudgetAlert: _budget_alert})
 
 URL_KWARGS = {
     "request_id": lambda world: world[tr.Trace].request_id,

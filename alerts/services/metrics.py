@@ -56,6 +56,11 @@ BASE_METRICS = {
     "acceptance_rate": ("Acceptance rate", "percent", True),
     "task_success_rate": ("Task success rate", "percent", True),
 }
+# Metrics of events that no rule evaluates (budget alerts, D10): name -> (label, unit).
+EVENT_METRICS = {
+    "budget_spent_usd": ("Spend this month", "usd"),
+    "budget_projected_usd": ("Projected month-end spend", "usd"),
+}
 UNIT_SUFFIX = {"percent": "%", "ms": " ms", "usd": " USD", "count": "", "": ""}
 
 
@@ -73,7 +78,11 @@ def base_values(summary: dict, window_minutes: float) -> dict:
 
 
 def metric_label(name: str) -> str:
-    return BASE_METRICS[name][0] if name in BASE_METRICS else name
+    return (BASE_METRICS.get(name) or EVENT_METRICS.get(name) or (name,))[0]
+
+
+def metric_unit(name: str) -> str:
+    return (BASE_METRICS.get(name) or EVENT_METRICS.get(name) or ("", ""))[1]
 
 
 def format_value(value, unit: str) -> str:

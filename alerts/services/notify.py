@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import AlertEvent, ChannelKind, Delivery, DeliveryStatus, Notification, Transition
-from alerts.services.metrics import BASE_METRICS, format_value
+from alerts.services.metrics import format_value, metric_label, metric_unit
 
 OPERATOR_TEXT = {"gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
 VERBS = {Transition.FIRED: "firing", Transition.ACKNOWLEDGED: "acknowledged", Transition.RESOLVED: "resolved",
@@ -29,13 +29,13 @@ def _unit(event: AlertEvent) -> str:
     if event.metric.startswith("custom:"):
         rule = event.rule
         return rule.custom_metric.unit if rule is not None and rule.custom_metric_id else ""
-    return BASE_METRICS.get(event.metric, ("", ""))[1]
+    return metric_unit(event.metric)
 
 
 def metric_text(event: AlertEvent) -> str:
     if event.metric.startswith("custom:"):
         return event.metric.split(":", 1)[1]
-    return BASE_METRICS.get(event.metric, (event.metric,))[0]
+    return metric_label(event.metric)
 
 
 def scope_text(scope: dict) -> str:
@@ -89,13 +89,16 @@ def webhook_payload(event: AlertEvent, transition: str, at=None) -> dict:
     }
 
 
-def notify(event: AlertEvent, transition: str, sequence: int, *, rule=None) -> list[Delivery]:
-    """Record this transition's deliveries (once), write in-app notifications, queue the rest."""
-    rule = rule if rule is not None else event.rule
-    if rule is None or rule.muted:
-        return []
+def notify(event: AlertEvent, transition: str, sequence: int, *, rule=None, channels=None) -> list[Delivery]:
+    """Record this transition's deliveries (once), write in-app notifications, queue the rest.
+    `channels`: for events without a rule (budget alerts), where they go."""
+    if channels is None:
+        rule = rule if rule is not None else event.rule
+        if rule is None or rule.muted:
+            return []
+        channels = rule.channels.filter(enabled=True)
     made = []
-    for channel in rule.channels.filter(enabled=True):
+    for channel in channels:
         try:
             with transaction.atomic():
                 delivery = Delivery.objects.create(account=event.account, event=event, channel=channel,

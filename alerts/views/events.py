@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404
 
 from alerts import models as am
 from alerts.services.evaluation import event_acknowledge, event_resolve, event_set_note
-from alerts.services.metrics import BASE_METRICS, format_value
+from alerts.services.metrics import format_value, metric_unit
 from alerts.services.notify import metric_text, scope_text
 from alerts.views.base import SEVERITY_TONES, STATUS_TONES, AlertsPage, NoteForm
 
@@ -12,7 +12,7 @@ from alerts.views.base import SEVERITY_TONES, STATUS_TONES, AlertsPage, NoteForm
 # -- events ---------------------------------------------------------------------------------
 
 def event_row(event):
-    unit = BASE_METRICS.get(event.metric, ("", ""))[1]
+    unit = metric_unit(event.metric)
     return {"event": event, "metric": metric_text(event), "value": format_value(event.value, unit),
             "last": format_value(event.last_value, unit), "threshold": format_value(event.threshold, unit),
             "scope": scope_text(event.scope), "tone": STATUS_TONES[event.status],
