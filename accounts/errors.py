@@ -8,11 +8,12 @@ from rest_framework import exceptions
 class ApplicationError(Exception):
     """A business rule said no. Rendered as 400 (or `status`) with message and details."""
 
-    def __init__(self, message: str, errors: dict | None = None, status: int = 400):
+    def __init__(self, message: str, errors: dict | None = None, status: int = 400, headers: dict | None = None):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
         self.status = status
+        self.headers = headers or {}
 
 
 def api_exception_handler(exc, context):
@@ -31,6 +32,8 @@ def api_exception_handler(exc, context):
         exc_obj.status_code = exc.status
         response = exception_handler(exc_obj, context)
         response.data = {"message": exc.message, "errors": exc.errors}
+        for name, value in exc.headers.items():
+            response[name] = value
         return response
 
     response = exception_handler(exc, context)

@@ -307,8 +307,9 @@ class ReportScheduleViewSet(_CrudViewSet):
 class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
     """Every report sent, scheduled or by hand: period, recipients, status and error."""
 
-    queryset = am.ReportRun.objects.all()
+    queryset = am.ReportRun.objects.select_related("schedule")
     serializer_class = s.ReportRunSerializer
+    write_role = Role.ADMIN
 
     def filter_account_queryset(self, queryset):
         schedule = _int_filter(self.request, "schedule")
@@ -317,6 +318,13 @@ class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Account
     @extend_schema(parameters=[OpenApiParameter("schedule", int)])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses=s.ReportRunSerializer,
+                   description="Retry now: queue a failed report at once, with a fresh set of attempts.")
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        run = report_services.report_run_retry(self.account, self.actor, self.get_object())
+        return Response(self.get_serializer(run).data)
 
 
 class AlertMetricsView(AccountScopedAPIView):

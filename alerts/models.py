@@ -244,10 +244,16 @@ class DeliveryStatus(models.TextChoices):
 
 
 class Delivery(AccountOwned):
-    """One notification of one transition to one channel; retried with backoff until delivered or failed."""
+    """One notification of one transition to one channel; retried with backoff until delivered or failed.
+
+    History outlives the channel: deleting a channel empties `channel` and keeps the name and
+    kind it had, so an event's timeline still says what was sent where."""
 
     event = models.ForeignKey(AlertEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries")
+    channel_name = models.CharField(max_length=100, blank=True, help_text="The channel's name when sent.")
+    channel_kind = models.CharField(max_length=16, choices=ChannelKind.choices, blank=True,
+                                    help_text="The channel's kind when sent.")
     transition = models.CharField(max_length=12, choices=Transition.choices)
     sequence = models.PositiveIntegerField(default=0, help_text="Reminder number; 0 otherwise.")
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
@@ -374,6 +380,8 @@ class ReportRun(AccountOwned):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.SENDING)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Sending: when it was (last) queued. Failed: when it is tried again; empty once given up.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     recipients = ArrayField(models.EmailField(), default=list)
     subject = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

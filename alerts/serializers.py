@@ -109,8 +109,7 @@ class ResolveSerializer(serializers.Serializer):
 
 
 class DeliverySerializer(serializers.ModelSerializer):
-    channel_name = serializers.CharField(source="channel.name", read_only=True)
-    channel_kind = serializers.CharField(source="channel.kind", read_only=True)
+    """`channel` is null once the channel is deleted; `channel_name`/`channel_kind` are as it was when sent."""
 
     class Meta:
         model = am.Delivery
@@ -203,7 +202,9 @@ class ReportRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = am.ReportRun
         fields = ["id", "schedule", "kind", "period_start", "period_end", "status", "attempts", "error",
-                  "recipients", "subject", "created_at", "sent_at"]
+                  "next_attempt_at", "recipients", "subject", "created_at", "sent_at"]
+        extra_kwargs = {"next_attempt_at": {"help_text": "Failed: when it is tried again (null once given up). "
+                                                         "Sending: when it was queued."}}
         read_only_fields = fields
 
 

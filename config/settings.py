@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config import embedded
 
@@ -135,6 +136,40 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Named queues, so an operator can run `celery -A config worker -Q exports` on hosts of their
+# own; a worker started without -Q (and `manage.py start`) consumes all of them. A task left
+# out of the routes lands in `maintenance`, which every full worker consumes, never in a
+# queue nobody reads.
+JOB_QUEUES = ("rollups", "exports", "alerts", "deliveries", "reports", "maintenance")
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in JOB_QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = "maintenance"
+CELERY_TASK_ROUTES = {
+    "analytics.tasks.*": {"queue": "rollups"},
+    "traces.tasks.export_run_task": {"queue": "exports"},
+    "alerts.tasks.alerts_evaluate_task": {"queue": "alerts"},
+    "alerts.tasks.delivery_send_task": {"queue": "deliveries"},
+    "alerts.tasks.report*": {"queue": "reports"},
+}
+# A message is acknowledged once its task has returned, and given back to the queue when the
+# worker process running it dies, so a lost worker never loses a job silently. Every task is
+# safe to run twice (row claims, row locks, advisory locks). With Redis an unacknowledged
+# message of a worker host that vanished comes back only after the visibility timeout: it
+# must outlast the longest countdown (a delivery's backoff is at most an hour), and the fast
+# path back is the recovery task below, which finds silent jobs from their rows.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("JOBS_VISIBILITY_TIMEOUT_SECONDS", default=7200)}
+# A running export touches its heartbeat every EXPORT_HEARTBEAT_SECONDS; one silent for
+# JOBS_STALE_SECONDS lost its worker and is queued again (or failed after
+# EXPORT_MAX_ATTEMPTS). The recovery task runs every JOBS_RECOVER_INTERVAL_SECONDS: a job is
+# back in a queue within JOBS_STALE_SECONDS + JOBS_RECOVER_INTERVAL_SECONDS (90 s by default).
+EXPORT_HEARTBEAT_SECONDS = env.float("EXPORT_HEARTBEAT_SECONDS", default=10.0)
+EXPORT_MAX_ATTEMPTS = env.int("EXPORT_MAX_ATTEMPTS", default=3)
+JOBS_STALE_SECONDS = env.float("JOBS_STALE_SECONDS", default=60.0)
+JOBS_RECOVER_INTERVAL_SECONDS = env.float("JOBS_RECOVER_INTERVAL_SECONDS", default=30.0)
+# A report whose e-mail failed is tried again after REPORT_RETRY_SECONDS × 2^(attempts − 1).
+REPORT_RETRY_SECONDS = env.float("REPORT_RETRY_SECONDS", default=300.0)
 ROLLUP_INTERVAL_SECONDS = env.float("ROLLUP_INTERVAL_SECONDS", default=60.0)
 ALERT_EVALUATION_INTERVAL_SECONDS = env.float("ALERT_EVALUATION_INTERVAL_SECONDS", default=60.0)
 REPORTS_INTERVAL_SECONDS = env.float("REPORTS_INTERVAL_SECONDS", default=300.0)
@@ -153,6 +188,10 @@ CELERY_BEAT_SCHEDULE = {
                       "options": {"expires": BUDGETS_INTERVAL_SECONDS * 0.9}},
     "clean-up-exports": {"task": "traces.tasks.exports_cleanup_task", "schedule": 3600.0,
                          "options": {"expires": 3000}},
+    "recover-exports": {"task": "traces.tasks.exports_recover_task", "schedule": JOBS_RECOVER_INTERVAL_SECONDS,
+                        "options": {"expires": JOBS_RECOVER_INTERVAL_SECONDS * 0.9}},
+    "recover-alert-jobs": {"task": "alerts.tasks.alerts_recover_task", "schedule": JOBS_RECOVER_INTERVAL_SECONDS,
+                           "options": {"expires": JOBS_RECOVER_INTERVAL_SECONDS * 0.9}},
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25")
@@ -209,7 +248,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Export jobs and fine-tuning jobs share one status set.
-    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "traces.models.ExportJob.Status"},
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "traces.models.ExportJob.Status",
+                            "ChannelKindEnum": "alerts.models.ChannelKind"},
 }
 
 LOGGING = {

@@ -141,7 +141,8 @@ class RedactionRule(AccountOwned):
 
 
 class ExportJob(AccountOwned):
-    """A background export of an explorer selection (X5), run by `traces.tasks.export_run_task`.
+    """A background export of an explorer selection (X5), run by `traces.tasks.export_run_task`
+    on the `exports` queue.
 
     Visible to its creator (user or API key) and to the account's admins and owners. The
     selection is resolved when the job is created (a preset such as "last 30 days" is fixed
@@ -177,6 +178,9 @@ class ExportJob(AccountOwned):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Touched with every progress write: a running job that stops moving lost its worker.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Runs started: a run whose worker died is queued again, from scratch, up to EXPORT_MAX_ATTEMPTS.
+    # Progress writes carry the run's number, so a run that was given up on cannot write over its successor.
+    attempts = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField(null=True, blank=True)
     expired = models.BooleanField(default=False)
 

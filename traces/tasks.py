@@ -1,5 +1,7 @@
+"""Celery entry points for traces: each calls one service (queues: config/settings.py)."""
 from celery import shared_task
 
+from traces.exports.services import export_run, exports_cleanup, exports_recover
 from traces.retention import traces_delete_expired_all
 
 
@@ -11,15 +13,18 @@ def traces_retention_task():
 
 @shared_task(ignore_result=True)
 def export_run_task(job_id):
-    """Run one export job; the service records success, cancellation or failure on the job."""
-    from traces.exports.services import export_run
-
+    """Run one export job; the service records success, cancellation or failure on the job.
+    A second delivery of the message finds the job taken and does nothing."""
     export_run(job_id)
 
 
 @shared_task(ignore_result=True)
 def exports_cleanup_task():
-    """Hourly: expired export files, exports whose worker went away, orphaned partial files."""
-    from traces.exports.services import exports_cleanup
-
+    """Hourly: expired export files, exports never started, orphaned partial files."""
     exports_cleanup()
+
+
+@shared_task(ignore_result=True)
+def exports_recover_task():
+    """Every JOBS_RECOVER_INTERVAL_SECONDS: exports whose worker went away run again."""
+    exports_recover()

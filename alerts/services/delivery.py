@@ -13,12 +13,14 @@ import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.localtime import local_text
 from alerts.models import ChannelKind, Delivery, DeliveryStatus, Transition
 from alerts.services.notify import deliver_in_app, message, webhook_payload
+from config import jobs
 
 USER_AGENT = "ModelPulse-Alerts/1.0"
 PD_SEVERITY = {"critical": "critical", "warning": "warning", "info": "info"}
@@ -148,11 +150,20 @@ def delivery_attempt(delivery_id: int) -> AttemptResult:
             return AttemptResult("busy")
         if delivery.status != DeliveryStatus.PENDING:
             return AttemptResult(delivery.status)
+        now = timezone.now()
+        if delivery.next_attempt_at is not None and delivery.next_attempt_at > now + EARLY:
+            # A duplicate message (redelivered, or queued again by recovery) before the backoff
+            # ran out: the message scheduled for that time, or recovery, sends it then.
+            return AttemptResult("early")
+        if delivery.channel is None:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+            delivery.last_error = "The channel was deleted before this could be sent."
+            delivery.save(update_fields=["status", "next_attempt_at", "last_error", "updated_at"])
+            return AttemptResult(DeliveryStatus.FAILED)
         if delivery.channel.kind == ChannelKind.IN_APP:
             deliver_in_app(delivery)
             return AttemptResult(DeliveryStatus.DELIVERED)
         delivery.attempts += 1
-        now = timezone.now()
         try:
             if not delivery.channel.enabled:
                 raise SendError("the channel is disabled")
@@ -179,18 +190,25 @@ def delivery_attempt(delivery_id: int) -> AttemptResult:
         return result
 
 
-def deliveries_requeue_stale(now=None, grace=timedelta(minutes=5)) -> int:
-    """Pending deliveries whose retry is long overdue (a worker died holding it): queue them again."""
-    from alerts.tasks import delivery_send_task
+EARLY = timedelta(seconds=2)  # clocks of two hosts may differ this much
 
+
+def deliveries_requeue_stale(now=None, grace=None) -> int:
+    """Pending deliveries whose attempt is overdue by JOBS_STALE_SECONDS (the worker holding the
+    message died, or the broker was down when it was queued): queue them again. The attempt is
+    moved to now, so the next pass leaves them alone unless they go silent again."""
     now = now or timezone.now()
-    stale = list(Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lt=now - grace)
-                 .values_list("pk", flat=True)[:500])
-    never = list(Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__isnull=True,
-                                         attempts=0, created_at__lt=now - grace).values_list("pk", flat=True)[:500])
-    for pk in stale + never:
-        delivery_send_task.delay(pk)
-    return len(stale) + len(never)
+    grace = grace if grace is not None else timedelta(seconds=getattr(settings, "JOBS_STALE_SECONDS", 60.0))
+    overdue = (Q(next_attempt_at__lt=now - grace)
+               | Q(next_attempt_at__isnull=True, attempts=0, created_at__lt=now - grace))
+    due = list(Delivery.objects.filter(overdue, status=DeliveryStatus.PENDING).values_list("pk", flat=True)[:500])
+    Delivery.objects.filter(overdue, pk__in=due, status=DeliveryStatus.PENDING).update(next_attempt_at=now)
+    for pk in due:
+        try:
+            jobs.enqueue(jobs.DELIVERY_SEND, pk)
+        except jobs.QueueUnavailable:  # overdue again after the grace: sent on a later pass
+            break
+    return len(due)
 
 
 @transaction.atomic
@@ -208,6 +226,8 @@ def delivery_retry(account, actor, delivery: Delivery) -> Delivery:
     delivery.attempts = 0
     delivery.next_attempt_at = None
     delivery.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
+    if delivery.channel_id is None:
+        raise ApplicationError("The channel of this delivery was deleted.", {"channel": ["deleted"]}, status=409)
     audit_record(account, actor, "alert_delivery.retried", delivery, channel=delivery.channel.name)
     enqueue(delivery)
     return delivery

@@ -2,9 +2,16 @@
 event moves forward — pending → firing → (acknowledged) → resolved.
 
 Idempotence: a rule is evaluated only under its row lock (`FOR UPDATE SKIP LOCKED`) and only
-when `next_check_at` has come, which the same transaction moves one interval on. A second or
-concurrent run finds the row locked or not due and does nothing. The database backs this up:
-one open event per rule, one delivery per (event, channel, transition, reminder).
+when `next_check_at` has come, which the same transaction moves on. A second or concurrent
+run finds the row locked or not due and does nothing. The database backs this up: one open
+event per rule, one delivery per (event, channel, transition, reminder). A worker that dies
+mid-evaluation rolls the transaction back, so the next tick evaluates the rule.
+
+Schedule (SPEC L1, every minute): each rule keeps its own grid, next_check_at + k·interval.
+Beat's ticks come a little late and never exactly on that grid, so a rule counts as due when
+its grid point is within half an interval of the tick, and the next check is the first grid
+point beyond that half interval. Every tick then evaluates the rule once; `now + interval`
+taken at task start made a rule due a few milliseconds after the next tick, which skipped it.
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -76,8 +83,19 @@ def baseline_value(rule: AlertRule, now: datetime) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def due_by(now: datetime) -> datetime:
+    """Rules whose grid point is at or before this are due at the tick `now`."""
+    return now + interval() / 2
+
+
+def next_check(due: datetime, now: datetime) -> datetime:
+    """The first point of the rule's grid (due + k·interval) after the tick's half-interval window."""
+    step = interval()
+    return due + ((due_by(now) - due) // step + 1) * step
+
+
 def rules_due(now: datetime, limit: int = 1000) -> list[int]:
-    return list(AlertRule.objects.filter(next_check_at__lte=now).order_by("next_check_at")
+    return list(AlertRule.objects.filter(next_check_at__lte=due_by(now)).order_by("next_check_at")
                 .values_list("id", flat=True)[:limit])
 
 
@@ -91,7 +109,7 @@ def rule_evaluate(rule_id: int, now: datetime) -> bool:
     with transaction.atomic():
         rule = (AlertRule.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("account", "custom_metric", "model", "deployment", "version", "connection")
-                .filter(pk=rule_id, next_check_at__lte=now).first())
+                .filter(pk=rule_id, next_check_at__lte=due_by(now)).first())
         if rule is None:
             return False  # another worker holds it, or it was evaluated already
         outcome = rule_measure(rule, now)
@@ -127,7 +145,7 @@ def rule_evaluate(rule_id: int, now: datetime) -> bool:
         rule.last_value = outcome.value
         rule.last_evaluated_at = now
         rule.last_state = state
-        rule.next_check_at = now + interval()
+        rule.next_check_at = next_check(rule.next_check_at, now)
         rule.save(update_fields=["pending_since", "last_value", "last_evaluated_at", "last_state", "next_check_at"])
         return True
 

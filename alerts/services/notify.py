@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from alerts.models import AlertEvent, ChannelKind, Delivery, DeliveryStatus, Notification, Transition
 from alerts.services.metrics import format_value, metric_label, metric_unit
+from config import jobs
 
 OPERATOR_TEXT = {"gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
 VERBS = {Transition.FIRED: "firing", Transition.ACKNOWLEDGED: "acknowledged", Transition.RESOLVED: "resolved",
@@ -102,6 +103,7 @@ def notify(event: AlertEvent, transition: str, sequence: int, *, rule=None, chan
         try:
             with transaction.atomic():
                 delivery = Delivery.objects.create(account=event.account, event=event, channel=channel,
+                                                   channel_name=channel.name, channel_kind=channel.kind,
                                                    transition=transition, sequence=sequence)
         except IntegrityError:
             continue  # this transition was already notified on this channel
@@ -126,10 +128,8 @@ def deliver_in_app(delivery: Delivery) -> None:
 
 
 def enqueue(delivery: Delivery) -> None:
-    from alerts.tasks import delivery_send_task
-
-    delivery_id = delivery.pk
-    transaction.on_commit(lambda: delivery_send_task.delay(delivery_id))
+    """Send after the commit; if the broker is down then, the recovery task sends it later."""
+    jobs.enqueue_on_commit(jobs.DELIVERY_SEND, delivery.pk)
 
 
 # -- the bell -----------------------------------------------------------------------------------

@@ -5,6 +5,11 @@ the report is sent at `send_hour` local time the next day (the Monday, the 1st).
 send is a ReportRun row, unique per (schedule, period start): a beat run that repeats, overlaps
 or comes back after a restart finds the row and sends nothing twice. Every figure is read through
 the metrics layer for this account only.
+
+A run is `sending` while queued or being sent (under its row lock), then `sent` or `failed`
+with the reason. A failed run is tried again at `next_attempt_at` (REPORT_RETRY_SECONDS,
+doubling) up to MAX_ATTEMPTS times, or at once by "retry now"; `reports_recover` queues the
+retries that are due and the runs whose worker died mid-send.
 """
 import base64
 from datetime import datetime, time, timedelta
@@ -13,6 +18,7 @@ from email.mime.image import MIMEImage
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +31,7 @@ from alerts.services.metrics import format_value
 from alerts.services.notify import console_url
 from analytics.buckets import day_start
 from analytics.selectors import Selection, metrics_breakdown, metrics_summary, metrics_timeseries
+from config import jobs
 
 MAX_ATTEMPTS = 3
 # (metric, label, unit, better when higher: True / False / None for neutral)
@@ -218,33 +225,72 @@ def report_message(schedule: ReportSchedule, data, recipients) -> EmailMultiAlte
 
 # -- sending ----------------------------------------------------------------------------------
 
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=getattr(settings, "REPORT_RETRY_SECONDS", 300.0) * 2 ** max(attempts - 1, 0))
+
+
 def report_run_send(run_id: int) -> bool:
-    """Build and send one run; True when sent (now or before). Failures are recorded on the run."""
+    """Build and send one `sending` run, under its row lock; True when it is sent (now or before).
+
+    Safe to run twice: a second call finds the row locked (being sent), sent, or failed and
+    waiting for its retry time, and does nothing. A failure is recorded with its reason and
+    the time of the next attempt (none after MAX_ATTEMPTS)."""
     with transaction.atomic():
         run = (ReportRun.objects.select_for_update(skip_locked=True, of=("self",))
                .select_related("schedule", "account").filter(pk=run_id).first())
         if run is None:
             return True  # another worker is sending it
-        if run.status == ReportRun.Status.SENT:
-            return True
+        if run.status != ReportRun.Status.SENDING:
+            return run.status == ReportRun.Status.SENT
         run.attempts += 1
         try:
             data = report_build(run.account, run.schedule.frequency, run.period_start, run.period_end)
             report_message(run.schedule, data, run.recipients).send()
-        except Exception as exc:  # SMTP, DNS, rendering: recorded and retried
+        except Exception as exc:  # SMTP, DNS, rendering: recorded, tried again later
+            run.status = ReportRun.Status.FAILED
             run.error = f"{type(exc).__name__}: {str(exc)[:500]}"
-            run.status = ReportRun.Status.FAILED if run.attempts >= MAX_ATTEMPTS else ReportRun.Status.SENDING
-            run.save(update_fields=["attempts", "error", "status"])
+            run.next_attempt_at = timezone.now() + retry_delay(run.attempts) if run.attempts < MAX_ATTEMPTS else None
+            run.save(update_fields=["attempts", "error", "status", "next_attempt_at"])
             return False
         run.status, run.sent_at, run.subject, run.error = ReportRun.Status.SENT, timezone.now(), data["subject"], ""
-        run.save(update_fields=["attempts", "status", "sent_at", "subject", "error"])
+        run.next_attempt_at = None
+        run.save(update_fields=["attempts", "status", "sent_at", "subject", "error", "next_attempt_at"])
         return True
+
+
+def reports_recover(now=None) -> int:
+    """Every JOBS_RECOVER_INTERVAL_SECONDS: queue failed runs whose retry time came, and runs
+    left `sending` by a worker that died (queued over JOBS_STALE_SECONDS ago and not locked
+    by a worker sending them now)."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=getattr(settings, "JOBS_STALE_SECONDS", 60.0))
+    owed = (Q(status=ReportRun.Status.FAILED, next_attempt_at__lte=now)
+            | Q(status=ReportRun.Status.SENDING, next_attempt_at__lt=stale)
+            | Q(status=ReportRun.Status.SENDING, next_attempt_at__isnull=True, created_at__lt=stale))
+    with transaction.atomic():
+        ids = list(ReportRun.objects.select_for_update(skip_locked=True).filter(owed).values_list("pk", flat=True)[:200])
+        ReportRun.objects.filter(pk__in=ids).update(status=ReportRun.Status.SENDING, next_attempt_at=now)
+        for pk in ids:
+            jobs.enqueue_on_commit(jobs.REPORT_SEND, pk)
+    return len(ids)
+
+
+@transaction.atomic
+def report_run_retry(account, actor, run: ReportRun) -> ReportRun:
+    """"Retry now": a failed run is queued at once, with a fresh set of attempts."""
+    run = ReportRun.objects.for_account(account).select_for_update().get(pk=run.pk)
+    if run.status != ReportRun.Status.FAILED:
+        raise ApplicationError(f"This report is {run.status}; only failed reports can be retried.",
+                               {"status": [f"is {run.status}"]}, status=409)
+    run.status, run.attempts, run.next_attempt_at = ReportRun.Status.SENDING, 0, timezone.now()
+    run.save(update_fields=["status", "attempts", "next_attempt_at"])
+    audit_record(account, actor, "report.retried", run, name=run.schedule.name, period=run.period_start.isoformat())
+    jobs.enqueue_on_commit(jobs.REPORT_SEND, run.pk)
+    return run
 
 
 def reports_send_due(now=None) -> list[int]:
     """Create (once) and queue the run of every schedule whose latest period's send time has come."""
-    from alerts.tasks import report_send_task
-
     now = now or timezone.now()
     queued = []
     for schedule in ReportSchedule.objects.filter(enabled=True).select_related("account"):
@@ -258,15 +304,11 @@ def reports_send_due(now=None) -> list[int]:
             with transaction.atomic():
                 run = ReportRun.objects.create(account=schedule.account, schedule=schedule,
                                                kind=ReportRun.Kind.SCHEDULED, period_start=start, period_end=end,
-                                               recipients=list(schedule.recipients))
+                                               recipients=list(schedule.recipients), next_attempt_at=now)
         except IntegrityError:
-            continue  # this period's run exists: sent, being sent, or failed for good
+            continue  # this period's run exists: sent, being sent, or failed (retried by reports_recover)
         queued.append(run.pk)
-        transaction.on_commit(lambda pk=run.pk: report_send_task.delay(pk))
-    # Runs a worker lost mid-send go out again (the row keeps them to one per period).
-    for run in ReportRun.objects.filter(status=ReportRun.Status.SENDING, attempts__lt=MAX_ATTEMPTS,
-                                        created_at__lt=now - timedelta(minutes=15)).values_list("pk", flat=True):
-        transaction.on_commit(lambda pk=run: report_send_task.delay(pk))
+        jobs.enqueue_on_commit(jobs.REPORT_SEND, run.pk)
     return queued
 
 
@@ -283,7 +325,8 @@ def report_send_now(account, actor, schedule: ReportSchedule) -> ReportRun:
     today = timezone.now().astimezone(account.tzinfo).date()
     start, end = latest_period(schedule.frequency, today)
     run = ReportRun.objects.create(account=account, schedule=schedule, kind=ReportRun.Kind.MANUAL,
-                                   period_start=start, period_end=end, recipients=list(schedule.recipients))
+                                   period_start=start, period_end=end, recipients=list(schedule.recipients),
+                                   next_attempt_at=timezone.now())
     audit_record(account, actor, "report.sent_now", schedule, name=schedule.name, period=start.isoformat())
     report_run_send(run.pk)
     run.refresh_from_db()

@@ -105,4 +105,6 @@ class DeliveryRetryView(AlertsPage):
             messages.success(request, "Sending again.")
         except ApplicationError as exc:
             messages.error(request, exc.message)
+        if delivery.channel_id is None:
+            return redirect("alerts-channels", account_slug=self.account.slug)
         return redirect("alerts-channel", account_slug=self.account.slug, pk=delivery.channel_id)

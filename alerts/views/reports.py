@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 
+from accounts.errors import ApplicationError
 from accounts.models import Role
 from alerts import models as am
 from alerts.views.base import AlertsPage, ChannelForm
@@ -103,6 +104,16 @@ class ReportView(ReportsPage):
                 messages.success(request, f"Sent to {', '.join(run.recipients)}.")
             else:
                 messages.error(request, f"Could not send: {run.error}")
+            return self.back()
+        if action == "retry":
+            from alerts.services.reports import report_run_retry
+
+            run = get_object_or_404(schedule.runs.filter(account=self.account), pk=request.POST.get("run") or 0)
+            try:
+                report_run_retry(self.account, self.actor(), run)
+                messages.success(request, "Sending again.")
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
             return self.back()
         if action == "delete":
             schedule_delete(self.account, self.actor(), schedule)

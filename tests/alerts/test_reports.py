@@ -207,15 +207,106 @@ def test_bad_schedules_are_400(account, member_of, session_client, body, field):
     assert response.status_code == 400 and field in response.json()["errors"], response.json()
 
 
-def test_failed_sends_are_recorded_and_retried(kolkata, settings):
+class _Refusing:
+    """An SMTP server that refuses every recipient, as a mail relay does when it will not relay."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return "550 5.7.1 Relaying denied"
+
+
+@pytest.fixture
+def refusing_smtp(settings):
+    from aiosmtpd.controller import Controller
+
+    from tests.alerts.conftest import free_port
+
+    controller = Controller(_Refusing(), hostname="127.0.0.1", port=free_port())
+    controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1  # nothing listens there
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.REPORT_RETRY_SECONDS = 300
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+def test_a_refused_report_fails_with_its_reason_and_next_attempt_then_retry_now_sends_it(
+        kolkata, other_account, member_of, session_client, refusing_smtp, smtp_server, settings):
+    from django.utils import timezone as dj_timezone
+
+    from alerts.services.reports import reports_recover
+
+    accepting_port = smtp_server.port
+    settings.EMAIL_PORT = refusing_smtp.port  # the refusing server first
     weekly(kolkata)
     run_id = reports_send_due(local(WEEK + timedelta(days=7), 9))[0]
+    before = dj_timezone.now()
     assert report_run_send(run_id) is False
     run = ReportRun.objects.get(pk=run_id)
-    assert run.status == "sending" and run.attempts == 1 and "Connection" in run.error
-    report_run_send(run_id)
+    assert run.status == "failed" and run.attempts == 1
+    assert "550" in run.error and "Relaying denied" in run.error
+    assert before + timedelta(seconds=300) <= run.next_attempt_at <= dj_timezone.now() + timedelta(seconds=300)
+    assert report_run_send(run_id) is False  # a duplicated message before the retry time: nothing happens
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("failed", 1)
+
+    admin = session_client(member_of(kolkata, Role.ADMIN), kolkata)
+    shown = admin.get(f"/api/v1/report-runs/{run_id}").json()
+    assert (shown["status"], shown["attempts"], shown["error"]) == ("failed", 1, run.error)
+    assert shown["next_attempt_at"] is not None
+    page = admin.get(f"/a/{kolkata.slug}/alerts/reports/{run.schedule_id}/").content.decode()
+    assert "Relaying denied" in page and "Next attempt" in page and "Retry now" in page
+
+    # Its retry time comes: recovery queues it, it fails again and waits twice as long; the third failure gives up.
+    assert reports_recover(run.next_attempt_at - timedelta(seconds=1)) == 0
+    assert reports_recover(run.next_attempt_at) == 1
+    run.refresh_from_db()
+    assert run.status == "sending"
+    second = dj_timezone.now()
     report_run_send(run_id)
     run.refresh_from_db()
-    assert run.status == "failed" and run.attempts == 3
+    assert (run.status, run.attempts) == ("failed", 2)
+    assert run.next_attempt_at >= second + timedelta(seconds=600)
+    assert reports_recover(run.next_attempt_at) == 1
+    report_run_send(run_id)
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.next_attempt_at) == ("failed", 3, None)
+    assert reports_recover(dj_timezone.now() + timedelta(days=30)) == 0  # given up: only "retry now" sends it
+    assert "Given up after 3 attempts" in admin.get(f"/a/{kolkata.slug}/alerts/reports/{run.schedule_id}/")\
+        .content.decode()
+
+    # Retry now: members may not, another account cannot see it, the admin can; the accepting server gets it.
+    member = session_client(member_of(kolkata, Role.MEMBER), kolkata)
+    assert member.post(f"/api/v1/report-runs/{run_id}/retry").status_code == 403
+    stranger = session_client(other_account.memberships.get(role=Role.OWNER).user, other_account)
+    assert stranger.post(f"/api/v1/report-runs/{run_id}/retry").status_code == 404
+    retried = admin.post(f"/api/v1/report-runs/{run_id}/retry")
+    assert retried.status_code == 200 and (retried.json()["status"], retried.json()["attempts"]) == ("sending", 0)
+    assert admin.post(f"/api/v1/report-runs/{run_id}/retry").status_code == 409  # not failed any more
+    settings.EMAIL_PORT = accepting_port
+    assert report_run_send(run_id) is True
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.error, run.next_attempt_at) == ("sent", 1, "", None)
+    assert len(smtp_server.messages) == 1
+    assert sorted(smtp_server.messages[0]["to"]) == ["cto@kolkata.test", "ops@kolkata.test"]
+    assert report_run_send(run_id) is True and len(smtp_server.messages) == 1  # sent once
+
+
+def test_retry_now_from_the_console(kolkata, member_of, session_client, refusing_smtp):
+    weekly(kolkata)
+    run_id = reports_send_due(local(WEEK + timedelta(days=7), 9))[0]
+    report_run_send(run_id)
+    run = ReportRun.objects.get(pk=run_id)
+    admin = session_client(member_of(kolkata, Role.ADMIN), kolkata)
+    url = f"/a/{kolkata.slug}/alerts/reports/{run.schedule_id}/"
+    response = admin.post(url, {"action": "retry", "run": run_id})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("sending", 0)
+    viewer = session_client(member_of(kolkata, Role.VIEWER), kolkata)
+    ReportRun.objects.filter(pk=run_id).update(status="failed")
+    assert viewer.post(url, {"action": "retry", "run": run_id}).status_code == 403
+    assert ReportRun.objects.get(pk=run_id).status == "failed"

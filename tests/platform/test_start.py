@@ -60,6 +60,8 @@ def test_start_in_embedded_mode(tmp_path):
         children = psutil.Process(proc.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
         assert "gunicorn" in names and "worker" in names and "beat" in names
+        # One worker consuming every named queue (an operator splits them across hosts instead).
+        assert "worker" in names and "-Q rollups,exports,alerts,deliveries,reports,maintenance" in names
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Role
 from tests.traces.test_explorer_api import ingest_world
-from traces.exports.services import export_filename, export_run, exports_cleanup
+from traces.exports.services import export_filename, export_run, exports_cleanup, exports_recover
 from traces.models import ExportJob
 
 URL = "/api/v1/exports"
@@ -170,7 +170,8 @@ def test_clean_up_expired_files_lost_workers_and_orphans(account, people, media)
     assert len(stored_files(media)) == 2
     ExportJob.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     lost = ExportJob.objects.create(account=account, created_by=old.created_by, filename="x_traces_data.csv",
-                                    status="running", heartbeat_at=timezone.now() - timedelta(hours=1))
+                                    status="queued")
+    ExportJob.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(days=2))
     orphan = media / "exports" / ".partial" / "9-9-dead.part"
     orphan.write_text("half a file")
     import os
@@ -182,6 +183,38 @@ def test_clean_up_expired_files_lost_workers_and_orphans(account, people, media)
     assert body["expired"] is True and body["download_url"] is None
     assert ExportJob.objects.get(pk=lost.pk).status == "failed"
     assert member.get(f"{URL}/{fresh.pk}/download").status_code == 200
+
+
+def test_recovery_requeues_silent_runs_and_fails_them_after_the_last_attempt(account, media, settings):
+    import redis
+
+    settings.JOBS_STALE_SECONDS, settings.EXPORT_MAX_ATTEMPTS = 60, 3
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("exports")
+    now = timezone.now()
+
+    def job(status, attempts, silent_for):
+        made = ExportJob.objects.create(account=account, filename="x_traces_data.csv",
+                                        status=status, attempts=attempts, rows_written=400, rows_total=1000,
+                                        heartbeat_at=now - timedelta(seconds=silent_for))
+        return made.pk
+
+    lost_once, lost_thrice, alive = job("running", 1, 90), job("running", 3, 90), job("running", 1, 5)
+    waiting_long, waiting = job("queued", 0, 90), job("queued", 0, 5)
+    partial = media / "exports" / ".partial" / f"{account.pk}-{lost_once}-abc.part"
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_text("half a file")
+    assert exports_recover(now) == {"requeued": 1, "failed": 1, "resent": 1}
+    again = ExportJob.objects.get(pk=lost_once)
+    assert (again.status, again.attempts, again.rows_written, again.rows_total) == ("queued", 1, 0, None)
+    assert not partial.exists()
+    given_up = ExportJob.objects.get(pk=lost_thrice)
+    assert given_up.status == "failed" and "went away 3 times" in given_up.error
+    assert ExportJob.objects.get(pk=alive).status == "running"
+    assert ExportJob.objects.get(pk=waiting).status == ExportJob.objects.get(pk=waiting_long).status == "queued"
+    assert broker.llen("exports") == 2  # lost_once queued again, waiting_long's message sent again
+    assert exports_recover(now) == {"requeued": 0, "failed": 0, "resent": 0}  # nothing twice
+    broker.delete("exports")
 
 
 def test_file_names_and_the_schedule():

@@ -80,9 +80,10 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Account
         return queryset.filter(pk__in=visible.values("pk")).select_related("created_by", "api_key")
 
     @extend_schema(operation_id="exports_create", request=ExportCreateSerializer,
-                   responses={202: ExportJobSerializer, 400: ERROR_BODY, 429: ERROR_BODY},
+                   responses={202: ExportJobSerializer, 400: ERROR_BODY, 429: ERROR_BODY, 503: ERROR_BODY},
                    description="Start an export of the explorer's selection (range and filters). CSV carries "
-                               "every table column whatever the visibility; JSONL the whole traces.")
+                               "every table column whatever the visibility; JSONL the whole traces. 503 with "
+                               "`Retry-After` when the task queue cannot take the job (it is recorded as failed).")
     def create(self, request):
         job = services.export_create(self.account, self.actor, request.data)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)

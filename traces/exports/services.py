@@ -6,10 +6,16 @@ total, then each chunk is a `COPY (SELECT …) TO STDOUT` streamed block by bloc
 temporary file. Between chunks the job's progress is saved and its status read back, so
 a cancellation stops the run and deletes the partial file. Memory stays constant: the
 only thing kept per chunk is its boundary key.
+
+A worker that dies mid-run (SIGKILL, lost host) leaves a `running` job whose heartbeat
+stops; `exports_recover` queues it again, to run from scratch on a fresh snapshot, up to
+EXPORT_MAX_ATTEMPTS runs. Each run is numbered (`attempts`) and every write of a run names
+its number, so a run given up on can never overwrite its successor.
 """
 import logging
 import re
 import tempfile
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -19,10 +25,12 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.errors import ApplicationError
 from accounts.services import audit_record
+from config import jobs
 from models_registry.models import Model
 from traces.explorer.params import ExplorerQuery, explorer_query
 from traces.explorer.query import JOINS, explorer_where
@@ -77,15 +85,20 @@ def export_create(account, actor, data) -> ExportJob:
         audit_record(account, actor, "export.created", job, format=fmt, filename=job.filename,
                      filters=job.params["filters"])
         transaction.on_commit(lambda: _enqueue(job.pk))
+    job.refresh_from_db(fields=["status", "error", "finished_at"])
+    if job.status == Status.FAILED:  # the queue did not take it: say so rather than "queued"
+        raise ApplicationError(job.error, {"queue": [f"unavailable; try again in {QUEUE_RETRY_AFTER} seconds"]},
+                               status=503, headers={"Retry-After": str(QUEUE_RETRY_AFTER)})
     return job
 
 
-def _enqueue(job_id):
-    from traces.tasks import export_run_task
+QUEUE_RETRY_AFTER = 30
 
+
+def _enqueue(job_id):
     try:
-        export_run_task.delay(job_id)
-    except Exception:  # the broker is down: say so on the job instead of leaving it queued forever
+        jobs.enqueue(jobs.EXPORT_RUN, job_id)
+    except jobs.QueueUnavailable:  # the broker is down: the job fails now instead of sitting queued
         log.exception("could not queue export %s", job_id)
         ExportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
             status=Status.FAILED, finished_at=timezone.now(),
@@ -112,6 +125,10 @@ def export_record_download(account, actor, job: ExportJob):
 
 class Cancelled(Exception):
     pass
+
+
+class Superseded(Exception):
+    """This run was given up on (its heartbeat went silent) and the job queued again."""
 
 
 class _MovableFile(File):
@@ -142,10 +159,13 @@ def _connect():
 
 
 def _claim(job_id) -> ExportJob | None:
-    now = timezone.now()
-    if not ExportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(status=Status.RUNNING, started_at=now,
-                                                                             heartbeat_at=now):
-        return None  # cancelled before it started, or already taken
+    """Take a queued job (one atomic UPDATE: of two deliveries of one message, one wins)."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE traces_exportjob SET status = %s, started_at = now(), heartbeat_at = now(), "
+                       "attempts = attempts + 1 WHERE id = %s AND status = %s RETURNING id",
+                       [Status.RUNNING, job_id, Status.QUEUED])
+        if cursor.fetchone() is None:
+            return None  # cancelled before it started, already taken, or finished
     return ExportJob.objects.select_related("account").get(pk=job_id)
 
 
@@ -157,10 +177,36 @@ def _progress(job, written: int, total: int | None = None) -> str:
     with connection.cursor() as cursor:
         sets = ", ".join(f"{k} = %({k})s" for k in fields)
         cursor.execute(f"UPDATE traces_exportjob SET {sets}, heartbeat_at = now() "
-                       "WHERE id = %(id)s AND account_id = %(account)s RETURNING status",
-                       {**fields, "id": job.pk, "account": job.account_id})
+                       "WHERE id = %(id)s AND account_id = %(account)s AND attempts = %(attempt)s RETURNING status",
+                       {**fields, "id": job.pk, "account": job.account_id, "attempt": job.attempts})
         row = cursor.fetchone()
-    return row[0] if row else Status.CANCELLED
+    if row is None:
+        raise Superseded
+    return row[0]
+
+
+class _Heartbeat(threading.Thread):
+    """Touches the job's heartbeat while the run is alive, also inside a long chunk or the first
+    pass; it dies with the worker, which is how a lost worker shows."""
+
+    def __init__(self, job, every: float):
+        super().__init__(name=f"export-{job.pk}-heartbeat", daemon=True)
+        self.job, self.every, self.stopped = job, every, threading.Event()
+
+    def run(self):
+        try:
+            while not self.stopped.wait(self.every):
+                try:
+                    ExportJob.objects.filter(pk=self.job.pk, status=Status.RUNNING, attempts=self.job.attempts) \
+                        .update(heartbeat_at=timezone.now())
+                except Exception:  # the database blinked: the next beat tries again
+                    log.warning("export %s: heartbeat not written", self.job.pk, exc_info=True)
+        finally:
+            connection.close()
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
 
 
 def _boundaries(cur, q: ExplorerQuery, where: str, params: dict, chunk: int):
@@ -225,6 +271,9 @@ def export_run(job_id) -> ExportJob | None:
         return None
     chunk = max(1, int(_setting("EXPORT_CHUNK_ROWS", 50_000)))
     partial, stored = None, None
+    heartbeat = _Heartbeat(job, float(_setting("EXPORT_HEARTBEAT_SECONDS", 10.0)))
+    heartbeat.start()
+    mine = {"pk": job.pk, "status": Status.RUNNING, "attempts": job.attempts}
     try:
         partial = _partial_dir() / f"{job.account_id}-{job.pk}-{uuid.uuid4().hex}.part"
         q = ExplorerQuery.from_params(job.account, job.params)
@@ -235,20 +284,22 @@ def export_run(job_id) -> ExportJob | None:
             stored = default_storage.save(f"exports/{job.account_id}/{job.pk}/{job.filename}", _MovableFile(finished))
         now = timezone.now()
         hours = _setting("EXPORT_RETENTION_HOURS", 168)
-        done = ExportJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
+        done = ExportJob.objects.filter(**mine).update(
             status=Status.SUCCEEDED, file=stored, rows_written=written, size_bytes=size, finished_at=now,
             heartbeat_at=now, expires_at=now + timedelta(hours=hours))
         if not done:  # cancelled after the last chunk: the user asked for no file
             default_storage.delete(stored)
     except Cancelled:
         log.info("export %s cancelled after %s rows", job.pk, job.rows_written)
+    except Superseded:
+        log.warning("export %s: run %s was given up on and the job queued again; stopping", job.pk, job.attempts)
     except Exception as exc:  # recorded on the job for the user; the traceback goes to the log
         log.exception("export %s failed", job.pk)
         if stored:
             default_storage.delete(stored)
-        ExportJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
-            status=Status.FAILED, error=_reason(exc), finished_at=timezone.now())
+        ExportJob.objects.filter(**mine).update(status=Status.FAILED, error=_reason(exc), finished_at=timezone.now())
     finally:
+        heartbeat.stop()
         if partial is not None:
             partial.unlink(missing_ok=True)
     job.refresh_from_db()
@@ -275,11 +326,7 @@ def exports_cleanup(now=None) -> dict:
             default_storage.delete(job.file)
         ExportJob.objects.filter(pk=job.pk).update(expired=True, file="")
         expired += 1
-    stale_after = timedelta(minutes=_setting("EXPORT_STALE_MINUTES", 15))
-    lost = ExportJob.objects.filter(status=Status.RUNNING, heartbeat_at__lt=now - stale_after).update(
-        status=Status.FAILED, finished_at=now,
-        error="The export stopped making progress (its worker went away). Start it again.")
-    lost += ExportJob.objects.filter(status=Status.QUEUED, created_at__lt=now - NEVER_STARTED).update(
+    lost = ExportJob.objects.filter(status=Status.QUEUED, created_at__lt=now - NEVER_STARTED).update(
         status=Status.FAILED, finished_at=now, error="No worker picked the export up within a day. Start it again.")
     orphans = 0
     directory = _partial_dir()
@@ -291,3 +338,45 @@ def exports_cleanup(now=None) -> dict:
         except FileNotFoundError:
             continue
     return {"expired": expired, "lost": lost, "orphans": orphans}
+
+
+# -- a worker went away ----------------------------------------------------------------------
+
+def exports_recover(now=None) -> dict:
+    """Every JOBS_RECOVER_INTERVAL_SECONDS: a running job whose heartbeat went silent for
+    JOBS_STALE_SECONDS lost its worker — queue it again (from scratch) or, after
+    EXPORT_MAX_ATTEMPTS runs, fail it; a queued job silent as long lost its message — send it
+    again (a second message is harmless: only one claim wins)."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=_setting("JOBS_STALE_SECONDS", 60.0))
+    most = _setting("EXPORT_MAX_ATTEMPTS", 3)
+    requeued, failed, resent = [], 0, []
+    silent = Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale)
+    for pk, account_id, attempts in ExportJob.objects.filter(silent, status=Status.RUNNING).values_list(
+            "pk", "account_id", "attempts")[:500]:
+        same_run = ExportJob.objects.filter(silent, pk=pk, status=Status.RUNNING, attempts=attempts)
+        if attempts >= most:
+            failed += same_run.update(status=Status.FAILED, finished_at=now, error=(
+                f"The export's worker went away {attempts} times before it finished. Start it again, perhaps "
+                "with a narrower selection."))
+            _remove_partials(account_id, pk)
+        elif same_run.update(status=Status.QUEUED, rows_written=0, rows_total=None, heartbeat_at=now):
+            _remove_partials(account_id, pk)
+            requeued.append(pk)
+    for pk in ExportJob.objects.filter(silent, status=Status.QUEUED).values_list("pk", flat=True)[:500]:
+        if ExportJob.objects.filter(silent, pk=pk, status=Status.QUEUED).update(heartbeat_at=now):
+            resent.append(pk)
+    for pk in requeued + resent:
+        try:
+            jobs.enqueue(jobs.EXPORT_RUN, pk)
+        except jobs.QueueUnavailable:  # still queued, silent again in JOBS_STALE_SECONDS: sent then
+            log.warning("export %s: the queue is unavailable; trying again on the next pass", pk)
+    if requeued or failed:
+        log.warning("exports whose worker went away: %s queued again, %s failed", len(requeued), failed)
+    return {"requeued": len(requeued), "failed": failed, "resent": len(resent)}
+
+
+def _remove_partials(account_id, job_id):
+    """The dead run's partial file (beside the stored files when storage is local)."""
+    for path in _partial_dir().glob(f"{account_id}-{job_id}-*.part"):
+        path.unlink(missing_ok=True)

@@ -103,7 +103,9 @@ class Command(BaseCommand):
         commands = {
             "web": [python, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
                     "--workers", "2", "--threads", "4", "--access-logfile", "-"],
-            "worker": [python, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "2"],
+            # One worker for every queue; larger installs run workers per queue (docs/deployment.md).
+            "worker": [python, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "2",
+                       "-Q", ",".join(settings.JOB_QUEUES)],
             "beat": [python, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
                      "--schedule", str(data_dir / "celerybeat-schedule")],
         }
