@@ -147,6 +147,7 @@ CELERY_TASK_ROUTES = {
     "analytics.tasks.*": {"queue": "rollups"},
     "traces.tasks.export_run_task": {"queue": "exports"},
     "alerts.tasks.alerts_evaluate_task": {"queue": "alerts"},
+    "budgets.tasks.*": {"queue": "alerts"},
     "alerts.tasks.delivery_send_task": {"queue": "deliveries"},
     "alerts.tasks.report*": {"queue": "reports"},
 }

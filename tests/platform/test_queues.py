@@ -13,6 +13,7 @@ EXPECTED = {
     "analytics.tasks.rollup_rebuild_account_task": "rollups",
     "traces.tasks.export_run_task": "exports",
     "alerts.tasks.alerts_evaluate_task": "alerts",
+    "budgets.tasks.budgets_check_task": "alerts",
     "alerts.tasks.delivery_send_task": "deliveries",
     "alerts.tasks.report_send_task": "reports",
     "alerts.tasks.reports_send_due_task": "reports",
@@ -21,7 +22,7 @@ EXPECTED = {
     "traces.tasks.exports_cleanup_task": "maintenance",
     "traces.tasks.traces_retention_task": "maintenance",
 }
-OURS = ("accounts.", "alerts.", "analytics.", "dashboards.", "models_registry.", "traces.")
+OURS = ("accounts.", "alerts.", "analytics.", "budgets.", "dashboards.", "models_registry.", "traces.")
 
 
 def queue_of(name):
