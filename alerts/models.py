@@ -243,17 +243,57 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ActionKind(models.TextChoices):
+    SCALE_UP = "scale_up", "Scale up"
+    SCALE_DOWN = "scale_down", "Scale down"
+    ROLLBACK = "rollback", "Roll back to the previous version"
+    SWITCH_MODEL = "switch_model", "Switch to another model"
+
+
+class RuleAction(AccountOwned):
+    """What a rule asks an automation to do (L8): a signed action webhook to a webhook channel,
+    once per configured transition. The product itself scales, rolls back or switches nothing."""
+
+    rule = models.OneToOneField(AlertRule, on_delete=models.CASCADE, related_name="action")
+    kind = models.CharField(max_length=16, choices=ActionKind.choices)
+    # Deleting the channel removes the action: it could not be sent anywhere.
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="actions",
+                                help_text="A webhook channel: its URL receives the action, signed with its secret.")
+    deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                   help_text="The deployment to scale, roll back or switch.")
+    version = models.ForeignKey(DeploymentVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                help_text="Roll back: this version; empty: the version before the running one.")
+    model = models.ForeignKey(Model, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                              help_text="Switch: the model to switch to.")
+    replicas = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(1000)],
+                                           help_text="Scale: replicas to add or remove.")
+    on_fired = models.BooleanField(default=True, help_text="Send when the rule fires.")
+    on_resolved = models.BooleanField(default=False, help_text="Send when the event resolves.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.rule.name}: {self.get_kind_display()}"
+
+
+class DeliveryPurpose(models.TextChoices):
+    NOTIFICATION = "notification", "Notification"
+    ACTION = "action", "Action"
+
+
 class Delivery(AccountOwned):
     """One notification of one transition to one channel; retried with backoff until delivered or failed.
-
     History outlives the channel: deleting a channel empties `channel` and keeps the name and
-    kind it had, so an event's timeline still says what was sent where."""
+    kind it had, so an event's timeline still says what was sent where. An action delivery
+    carries the action webhook's body, fixed when the transition happened."""
 
     event = models.ForeignKey(AlertEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries")
     channel_name = models.CharField(max_length=100, blank=True, help_text="The channel's name when sent.")
     channel_kind = models.CharField(max_length=16, choices=ChannelKind.choices, blank=True,
                                     help_text="The channel's kind when sent.")
+    purpose = models.CharField(max_length=12, choices=DeliveryPurpose.choices, default=DeliveryPurpose.NOTIFICATION)
+    payload = models.JSONField(null=True, blank=True, help_text="Action deliveries: the body sent.")
     transition = models.CharField(max_length=12, choices=Transition.choices)
     sequence = models.PositiveIntegerField(default=0, help_text="Reminder number; 0 otherwise.")
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
@@ -268,7 +308,7 @@ class Delivery(AccountOwned):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "event", "channel", "transition", "sequence"],
+            models.UniqueConstraint(fields=["account", "event", "channel", "transition", "sequence", "purpose"],
                                     name="alert_delivery_once"),
         ]
         indexes = [models.Index(fields=["account", "status", "-created_at"], name="alert_delivery_account_status")]

@@ -113,8 +113,9 @@ class DeliverySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = am.Delivery
-        fields = ["id", "event", "channel", "channel_name", "channel_kind", "transition", "sequence", "status",
-                  "attempts", "last_error", "response_status", "next_attempt_at", "delivered_at", "created_at"]
+        fields = ["id", "event", "channel", "channel_name", "channel_kind", "purpose", "transition", "sequence",
+                  "status", "attempts", "last_error", "response_status", "next_attempt_at", "delivered_at", "payload",
+                  "created_at"]
         read_only_fields = fields
 
 

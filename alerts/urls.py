@@ -1,10 +1,11 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from alerts import api
+from alerts import api, api_actions
 
 router = SimpleRouter(trailing_slash=False)
 router.register("alert-rules", api.AlertRuleViewSet, basename="alert-rule")
+router.register("alert-actions", api_actions.RuleActionViewSet, basename="alert-action")
 router.register("alert-events", api.AlertEventViewSet, basename="alert-event")
 router.register("channels", api.ChannelViewSet, basename="alert-channel")
 router.register("alert-deliveries", api.DeliveryViewSet, basename="alert-delivery")

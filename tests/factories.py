@@ -315,7 +315,13 @@ def _budget_alert(account, marker):
                                                           "event": _alert_event(account, marker)})[0]
 
 
-FACTORIES.update({bu.Budget: _budget, bu.BudgetAlert: _budget_alert})
+def _rule_action(account, marker):
+    return al.RuleAction.objects.get_or_create(account=account, rule=_alert_rule(account, marker),
+                                               defaults={"kind": "rollback", "channel": _channel(account, marker),
+                                                         "deployment": _deployment(account, marker)})[0]
+
+
+FACTORIES.update({bu.Budget: _budget, bu.BudgetAlert: _budget_alert, al.RuleAction: _rule_action})
 
 URL_KWARGS = {
     "request_id": lambda world: world[tr.Trace].request_id,

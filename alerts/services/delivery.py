@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.localtime import local_text
-from alerts.models import ChannelKind, Delivery, DeliveryStatus, Transition
+from alerts.models import ChannelKind, Delivery, DeliveryPurpose, DeliveryStatus, Transition
 from alerts.services.notify import deliver_in_app, message, webhook_payload
 from config import jobs
 
@@ -57,10 +57,13 @@ def _json(data) -> bytes:
 
 
 def send_webhook(delivery: Delivery) -> int:
+    """A notification's body is built when sent; an action's was fixed when its transition happened."""
     channel = delivery.channel
-    body = _json(webhook_payload(delivery.event, delivery.transition))
+    action = delivery.purpose == DeliveryPurpose.ACTION
+    body = _json(delivery.payload if action else webhook_payload(delivery.event, delivery.transition))
     return _post(channel.url, body, {"X-Signature": signature(channel.secret, body),
-                                     "X-ModelPulse-Delivery": str(delivery.pk)})
+                                     "X-ModelPulse-Delivery": str(delivery.pk),
+                                     **({"X-ModelPulse-Kind": "action"} if action else {})})
 
 
 def slack_body(delivery: Delivery) -> dict:

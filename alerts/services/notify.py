@@ -112,6 +112,10 @@ def notify(event: AlertEvent, transition: str, sequence: int, *, rule=None, chan
             deliver_in_app(delivery)
         else:
             enqueue(delivery)
+    if rule is not None:
+        from alerts.services.actions import action_dispatch
+
+        made += action_dispatch(event, transition, rule)
     return made
 
 

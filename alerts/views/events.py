@@ -51,7 +51,10 @@ class EventView(AlertsPage):
         event = self.get_object()
         context.update(row=event_row(event), event=event, title=event.rule_name,
                        form=kwargs.get("form") or NoteForm(initial={"note": event.note}),
-                       deliveries=event.deliveries.select_related("channel").order_by("created_at"))
+                       deliveries=event.deliveries.filter(purpose=am.DeliveryPurpose.NOTIFICATION)
+                       .select_related("channel").order_by("created_at"),
+                       actions=event.deliveries.filter(purpose=am.DeliveryPurpose.ACTION)
+                       .select_related("channel").order_by("created_at"))
         return context
 
     def post(self, request, *args, **kwargs):

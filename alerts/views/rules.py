@@ -7,6 +7,7 @@ from alerts import models as am
 from alerts.services import rules as rule_services
 from alerts.services.metrics import BASE_METRICS, format_value
 from alerts.services.notify import scope_text
+from alerts.views.actions import RuleActionMixin
 from alerts.views.base import STATE_TONES, AlertsPage, CustomMetricForm, RuleForm
 
 
@@ -56,7 +57,7 @@ class RulesView(AlertsPage):
         return self.render_to_response(self.get_context_data(form=form))
 
 
-class RuleEditView(AlertsPage):
+class RuleEditView(RuleActionMixin, AlertsPage):
     template_name = "console/alerts_rule_edit.html"
     model = am.AlertRule
 
@@ -71,11 +72,14 @@ class RuleEditView(AlertsPage):
             for field in form.fields.values():
                 field.disabled = True
         context.update(form=form, title=rule.name, row=rule_rows([rule])[0],
-                       events=am.AlertEvent.objects.for_account(self.account).filter(rule=rule)[:20])
+                       events=am.AlertEvent.objects.for_account(self.account).filter(rule=rule)[:20],
+                       **self.action_context(rule, kwargs.get("action_form")))
         return context
 
     def post(self, request, *args, **kwargs):
         rule = self.get_object()
+        if request.POST.get("form") == "action":
+            return self.post_action(request, rule)
         if request.POST.get("action") == "mute":
             rule_services.rule_update(self.account, self.actor(), rule, muted=not rule.muted)
             messages.success(request, "Muted: nothing is sent." if not rule.muted else "Unmuted.")
