@@ -109,7 +109,8 @@ def test_after_a_rollback_the_previous_version_is_the_one_rolled_back_from(accou
 
 
 def test_switch_model_on_firing_and_a_failing_receiver_shows_only_its_status(account, world, member_of,
-                                                                              session_client, client):
+                                                                              session_client, client, settings):
+    settings.ALERT_DELIVERY_BACKOFF_SECONDS = 0  # every retry at once, until the attempts run out
     world["receiver"].path_status["/actions"] = 503
     action_services.rule_action_create(account, Actor.system(), rule=world["rule"], kind="switch_model",
                                        channel=world["hook"], model=world["fallback"])
@@ -117,6 +118,7 @@ def test_switch_model_on_firing_and_a_failing_receiver_shows_only_its_status(acc
     send_pending(account)
     action = Delivery.objects.for_account(account).get(purpose="action")
     assert action.transition == "fired" and action.status == "failed" and action.response_status == 503
+    assert action.attempts == settings.ALERT_DELIVERY_MAX_ATTEMPTS
     body = [r for r in world["receiver"].requests if r["path"] == "/actions"][0]["json"]
     assert body["target"]["model"] == {"id": world["fallback"].pk, "name": "gpt-4o-mini", "provider": "openai",
                                        "model_type": "external"}
