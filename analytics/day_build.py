@@ -184,6 +184,7 @@ class Built:
     days: list                   # local dates of the day indexes
     combos: list                 # dimension values of each combination
     user_names: list
+    hour_users: tuple            # (hour index, user index) of each hour's distinct users, sorted
     month_users: tuple           # (user index, day bits) of the run's month (runs lie in one month)
     slice_users: list            # per slice: (value index, user index, day bits), values as in `slices`
 
@@ -229,6 +230,7 @@ def build(data: Fetched, account) -> Built:
     by_user = Grouping(u_group, u_uniq.size)
     u_cost = [by_user(part[named]) for part in data.money["cost_usd"]]
     day_user = np.unique(d_day[u_daily] * n_users + u_user)
+    hour_user = np.unique(hour_index[named] * n_users + data.user[named])
     active = np.bincount(day_user // n_users, minlength=len(days)).astype(np.int64)
 
     # Month bitmaps: bit d-1 for day d of the month, OR-ed per user (and per sliced value).
@@ -242,7 +244,7 @@ def build(data: Fetched, account) -> Built:
     return Built(hourly, h_hour, h_combo, json_maps(hourly.minutes, hourly.n, True), hour_totals,
                  json_maps(hour_totals.minutes, hour_totals.n, True), daily, d_day, d_combo, day_totals,
                  active, slices, (u_daily, u_user, u_requests, u_cost), hours.tolist(), days, data.combos,
-                 data.user_names, month_users, slice_users)
+                 data.user_names, (hour_user // n_users, hour_user % n_users), month_users, slice_users)
 
 
 def _bits(key, bits):

@@ -64,6 +64,15 @@ def _user_arrays(built: Built):
             + array_field(NUMERIC, b - a, cost[28 * a:28 * b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def _hour_user_arrays(built: Built):
+    """Each hourly total's user_ids field, encoded."""
+    hour, user = built.hour_users
+    names = [field(name.encode()) for name in built.user_names]
+    ids = [names[u] for u in user.tolist()]
+    bounds = np.searchsorted(hour, np.arange(built.hour_totals.n + 1)).tolist()
+    return [array_field(VARCHAR, b - a, b"".join(ids[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def write(cursor, account_id, built: Built):
     """COPY every row of the run: hourly rows and totals, daily rows (with their users) and
     totals, and the daily slices."""
@@ -84,6 +93,7 @@ def write(cursor, account_id, built: Built):
     _measures(totals, built.hour_totals)
     _sketches(totals, built.hour_totals)
     totals.jsonb("minute_counts", built.hour_total_minutes)
+    totals.encoded(["user_ids"], _hour_user_arrays(built))
     totals.copy(cursor, "analytics_hourlytotal", account_id)
 
     daily = Rows(built.daily.n)

@@ -117,10 +117,14 @@ class DailyRollup(RollupColumns):
 
 
 class HourlyTotal(MetricColumns):
-    """All of an account's rollup rows of one local hour merged: what unfiltered screens read."""
+    """All of an account's rollup rows of one local hour merged: what unfiltered screens read.
+    `user_ids` are the hour's distinct users, so the distinct users of the whole hours of a
+    partial day are a union of a few small arrays instead of a pass over raw traces."""
 
     hour_start = models.DateTimeField()
     minute_counts = models.JSONField(default=dict)
+    user_ids = ArrayField(models.CharField(max_length=200), default=list, db_default=Value([], ArrayField(
+        models.CharField(max_length=200))))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "hour_start"], name="hourly_total_uniq")]

@@ -267,6 +267,15 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
             exprs = _key_exprs(sel, "users", keys)
             pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}user_id{extra_users} "
                           f"FROM {table} WHERE {scope}")
+    if not sel.filters and not extra_users and all(k in PERIODS for k in keys):
+        # Unfiltered: the whole hours of the partial days from the hourly totals' users.
+        spans, hourly = _hour_spans(sel.account, spans)
+        exprs = _key_exprs(sel, "hourly", keys)
+        for i, (lo, hi) in enumerate(hourly):
+            params.update({f"h{i}a": lo, f"h{i}b": hi})
+            pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}u.user_id FROM analytics_hourlytotal "
+                          f"CROSS JOIN LATERAL unnest(user_ids) AS u(user_id) WHERE account_id = %(account)s "
+                          f"AND hour_start >= %(h{i}a)s AND hour_start < %(h{i}b)s")
     where, p = _where(sel, "t.")
     params.update(p)
     exprs = _key_exprs(sel, "raw", keys)
@@ -278,6 +287,22 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
                       f"FROM traces_trace t WHERE t.account_id = %(account)s AND t.executed_at >= %(r{i}a)s "
                       f"AND t.executed_at < %(r{i}b)s AND t.user_id <> ''{where}")
     return " UNION ALL ".join(pieces) or "SELECT NULL WHERE false", params
+
+
+def _hour_spans(account, spans):
+    """The spans split into their whole local hours and the partial hours at their edges:
+    (raw spans, hourly spans)."""
+    raw, hourly = [], []
+    for lo, hi in spans:
+        if lo >= hi:
+            continue
+        h0, h1 = hour_ceil(account, lo), hour_floor(account, hi)
+        if h0 >= h1:
+            raw.append((lo, hi))
+            continue
+        raw += [(lo, h0), (h1, hi)]
+        hourly.append((h0, h1))
+    return raw, hourly
 
 
 def _month_masks(account, d0, d1):
@@ -304,9 +329,11 @@ def _daily_active_users(sel: Selection) -> dict:
             found.update({(day,): n for day, n in cursor.fetchall()})
         for lo, hi in spans:
             if lo < hi:
-                cursor.execute(f"SELECT {day_bucket_sql(sel.account)}, count(DISTINCT t.user_id) FROM traces_trace t "
-                               f"WHERE t.account_id = %s AND t.executed_at >= %s AND t.executed_at < %s "
-                               f"AND t.user_id <> '' GROUP BY 1", [sel.account.pk, lo, hi])
+                # A partial day: its whole hours from the hourly totals' users, its partial hours raw.
+                partial = Selection(sel.account, lo, hi)
+                sql, params = _user_pieces_sql(partial, ("day",))
+                cursor.execute(f"SELECT k0, count(DISTINCT user_id) FROM ({sql}) AS u(k0, user_id) GROUP BY 1",
+                               params)
                 found.update({(day,): n for day, n in cursor.fetchall()})
     return found
 

@@ -334,3 +334,29 @@ def test_users_per_value_stay_exact_across_months_after_late_data(make_account, 
     assert not trace_ingest_batch(account, late, now=datetime(2026, 10, 25, tzinfo=UTC)).errors
     roll_all()
     check()
+
+
+DENSE_RANGES = [("2026-11-20T01:07:00Z", "2026-11-21T22:41:00Z"),      # cuts hours and both local days
+                ("2026-11-20T03:30:00Z", "2026-11-21T20:30:00Z"),      # whole Kolkata hours, partial days
+                ("2026-11-19T23:59:00+05:30", "2026-11-21T00:01:00+05:30")]
+
+
+def test_dense_hours_stay_exact_on_partial_days(make_account, key_client):
+    """A busy account's shape: many traces an hour from few users and combinations. The
+    partial days at the edges read the hours' user sets and partial hours raw; every figure,
+    the active users of each local day included, matches the raw rows."""
+    account = make_account("dense", tz="Asia/Kolkata")
+    generate(account, datetime(2026, 11, 19, 20, 0, tzinfo=UTC), hours=50, n=3000, seed=9)
+    roll_all()
+    api = key_client(account, ["read"])
+    tz = ZoneInfo("Asia/Kolkata")
+    for start, end in DENSE_RANGES:
+        s, e = _bounds(account, start, end)
+        for filters in ({}, {"feature": "Chatbot"}, {"model": "claude", "feature": "Search"}):
+            body = api.get("/api/v1/metrics", {"start": start, "end": end, **filters}).json()
+            assert_matches(body["metrics"], expected(account, s, e, **filters))
+        series = api.get("/api/v1/metrics/timeseries", {"start": start, "end": end, "granularity": "day"}).json()
+        users = {}
+        for t in Trace.objects.for_account(account).filter(executed_at__gte=s, executed_at__lt=e):
+            users.setdefault(t.executed_at.astimezone(tz).date().isoformat(), set()).add(t.user_id)
+        assert {p["period"]: p["active_users"] for p in series["points"]} == {d: len(u) for d, u in users.items()}
