@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import api, screens_api
+from analytics import abtest_api, api, screens_api
 
 urlpatterns = [
     path("metrics", api.MetricsView.as_view(), name="metrics"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("analytics/models", screens_api.ModelAnalyticsView.as_view(), name="analytics-models"),
     path("analytics/production", screens_api.ProductionView.as_view(), name="analytics-production"),
     path("analytics/compare", screens_api.CompareView.as_view(), name="analytics-compare"),
+    path("analytics/ab-test", abtest_api.AbTestView.as_view(), name="analytics-ab-test"),
     path("analytics/cohorts", screens_api.CohortsView.as_view(), name="analytics-cohorts"),
     path("analytics/usage", screens_api.UsageView.as_view(), name="analytics-usage"),
 ]
