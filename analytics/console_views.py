@@ -250,7 +250,21 @@ class DashboardViewPage(DashboardObjectPage):
         if not self.request.GET.get("preset") and not self.request.GET.get("start"):
             context["range"] = range_context({"preset": self.dashboard.preset}, self.account)
         context["mp_context"]["default_preset"] = self.dashboard.preset
+        if self.dashboard.prebuilt == Dashboard.Prebuilt.QUALITY:
+            context["mp_context"]["ab_options"] = ab_test_options(self.account)
         return context
+
+
+def ab_test_options(account) -> dict:
+    """What the Quality dashboard's A/B test may compare: prompts, prompt versions, and each
+    deployment's versions."""
+    from models_registry.models import DeploymentVersion
+
+    versions = {}
+    for name, version in (DeploymentVersion.objects.for_account(account).order_by("deployment__name", "version")
+                          .values_list("deployment__name", "version").distinct()):
+        versions.setdefault(name, []).append(version)
+    return {**dimension_values(account, "prompt", "prompt_version"), "versions": versions}
 
 
 class WritersOnly:
