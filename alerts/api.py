@@ -2,10 +2,10 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.models import Role
+from accounts.params import bool_param, choice_param, int_param
 from accounts.scoping import AccountScopedAPIView, AccountScopedViewSet
 from alerts import models as am
 from alerts import serializers as s
@@ -21,17 +21,11 @@ from analytics.selectors import FILTERS
 
 
 def _choice_filter(request, name, choices):
-    value = request.query_params.get(name)
-    if value is not None and value not in choices:
-        raise ValidationError({name: [f"must be one of {', '.join(choices)}"]})
-    return value
+    return choice_param(request.query_params, name, choices)
 
 
 def _int_filter(request, name):
-    value = request.query_params.get(name)
-    if value is not None and not value.isdigit():
-        raise ValidationError({name: ["must be an integer id"]})
-    return int(value) if value is not None else None
+    return int_param(request.query_params, name)
 
 
 class _CrudViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
@@ -243,7 +237,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Acco
     def filter_account_queryset(self, queryset):
         user_id = getattr(self.request.user, "pk", None)
         queryset = notifications_for(queryset, user_id)
-        if self.request.query_params.get("unread") in ("1", "true"):
+        if bool_param(self.request.query_params, "unread"):
             queryset = queryset.filter(read_at__isnull=True)
         return queryset
 
@@ -328,9 +322,12 @@ class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Account
 
 
 class AlertMetricsView(AccountScopedAPIView):
-    """What rules can measure: the base metrics of the metrics layer and the account's custom metrics."""
+    """What rules can measure: the base metrics of the metrics layer and the account's custom metrics.
+
+    A catalogue, answered whole as a plain list (not a page)."""
 
     serializer_class = s.MetricInfoSerializer
+    pagination_class = None
 
     @extend_schema(responses=s.MetricInfoSerializer(many=True))
     def get(self, request):

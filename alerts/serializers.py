@@ -81,15 +81,17 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("must be a finite number")
         return value
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True, help_text="The firing or acknowledged event; "
+                                                                           "null when none is open."))
     def get_open_event(self, obj):
         event = obj.events.filter(status__in=am.OPEN_STATUSES).only("pk").first()
         return event.pk if event else None
 
 
 class AlertEventSerializer(serializers.ModelSerializer):
-    acknowledged_by = serializers.EmailField(source="acknowledged_by.email", read_only=True, default=None)
-    resolved_by = serializers.EmailField(source="resolved_by.email", read_only=True, default=None)
+    acknowledged_by = serializers.EmailField(source="acknowledged_by.email", read_only=True, default=None,
+                                             allow_null=True)
+    resolved_by = serializers.EmailField(source="resolved_by.email", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = am.AlertEvent

@@ -24,3 +24,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.console_urls")),
 ]
+
+handler400 = "config.error_views.bad_request"
+handler403 = "config.error_views.permission_denied"
+handler404 = "config.error_views.page_not_found"
+handler500 = "config.error_views.server_error"

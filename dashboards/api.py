@@ -10,6 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.models import Role
+from accounts.params import int_param
 from accounts.scoping import AccountScopedViewSet
 from accounts.serializers_base import AccountRelatedField
 from dashboards import catalog, services
@@ -43,11 +44,20 @@ class WidgetSerializer(WidgetFields):
         fields = ["id", "dashboard", *WidgetFields.Meta.fields[1:]]
 
 
+class PrebuiltField(serializers.ChoiceField):
+    """The model stores "" for an account's own dashboard; the API says null, never a value outside the enum."""
+
+    def to_representation(self, value):
+        return value or None
+
+
 class DashboardSerializer(serializers.ModelSerializer):
     widgets = WidgetFields(many=True, required=False)
     filters = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False)
     preset = serializers.CharField(max_length=16, required=False, help_text=f"One of {', '.join(catalog.PRESETS)}.")
-    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    prebuilt = PrebuiltField(choices=Dashboard.Prebuilt.choices, read_only=True, allow_null=True,
+                             help_text="Which pre-built dashboard this is; null for the account's own.")
 
     class Meta:
         model = Dashboard
@@ -143,12 +153,8 @@ class WidgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSco
         return super().list(request, *args, **kwargs)
 
     def filter_account_queryset(self, queryset):
-        value = self.request.query_params.get("dashboard")
-        if value is not None:
-            if not value.isdigit():
-                raise ValidationError({"dashboard": ["must be an integer id"]})
-            queryset = queryset.filter(dashboard_id=int(value))
-        return queryset
+        dashboard = int_param(self.request.query_params, "dashboard")
+        return queryset if dashboard is None else queryset.filter(dashboard_id=dashboard)
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)

@@ -37,6 +37,7 @@ class IngestView(AccountScopedAPIView):
 
     api_key_scopes = {"write": "ingest"}
     write_role = Role.MEMBER
+    rate_limited = True  # the schema lists 429
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

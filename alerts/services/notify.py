@@ -139,13 +139,14 @@ def enqueue(delivery: Delivery) -> None:
 # -- the bell -----------------------------------------------------------------------------------
 
 def notifications_for(queryset, user_id):
-    """Notifications annotated with `read_at` for this user (None: unread). No user: none at all."""
-    if not user_id:
-        return queryset.none()
-    from django.db.models import OuterRef, Subquery
+    """Notifications annotated with `read_at` for this user (None: unread). No user (an API key): none at
+    all, still annotated so callers may filter on `read_at`."""
+    from django.db.models import DateTimeField, OuterRef, Subquery, Value
 
     from alerts.models import NotificationRead
 
+    if not user_id:
+        return queryset.annotate(read_at=Value(None, output_field=DateTimeField())).none()
     reads = NotificationRead.objects.filter(notification=OuterRef("pk"), user_id=user_id).values("read_at")[:1]
     return queryset.annotate(read_at=Subquery(reads))
 

@@ -71,7 +71,8 @@ class TraceDetailView(AccountScopedAPIView):
 
     @extend_schema(operation_id="traces_retrieve", responses={200: TraceDetailSerializer, 404: ERROR_BODY})
     def get(self, request, request_id):
-        item = trace_detail(self.account, request_id)
+        # No stored request_id holds a NUL (PostgreSQL text cannot), so such an id names nothing.
+        item = None if "\x00" in request_id else trace_detail(self.account, request_id)
         if item is None:
             raise Http404
         return Response(item)

@@ -62,7 +62,13 @@ class DownloadRenderer(renderers.BaseRenderer):
     format = "download"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return json.dumps(data).encode() if data is not None else b""
+        if data is None:
+            return b""
+        # Only errors are rendered here (the file is a FileResponse): they are JSON, so say so.
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return json.dumps(data).encode()
 
 
 class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
