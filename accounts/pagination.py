@@ -15,12 +15,14 @@ MAX_OFFSET = 10**9
 
 
 class CappedLimitOffsetPagination(LimitOffsetPagination):
+    """A view may lower `max_limit`; a page past it is a 400, not a silent cut."""
+
     default_limit = DEFAULT_LIMIT
     max_limit = MAX_LIMIT
 
     def get_limit(self, request):
-        return int_param(request.query_params, self.limit_query_param, minimum=1, maximum=MAX_LIMIT,
-                         default=DEFAULT_LIMIT, what="a whole number")
+        return int_param(request.query_params, self.limit_query_param, minimum=1, maximum=self.max_limit,
+                         default=min(self.default_limit, self.max_limit), what="a whole number")
 
     def get_offset(self, request):
         return int_param(request.query_params, self.offset_query_param, minimum=0, maximum=MAX_OFFSET,
@@ -33,6 +35,7 @@ class CappedLimitOffsetPagination(LimitOffsetPagination):
             return build_parameter_type(name=name, schema=schema, location="query", description=description)
 
         return [
-            param(self.limit_query_param, 1, MAX_LIMIT, f"Rows per page, 1–{MAX_LIMIT} (default {DEFAULT_LIMIT})."),
+            param(self.limit_query_param, 1, self.max_limit,
+                  f"Rows per page, 1–{self.max_limit} (default {min(self.default_limit, self.max_limit)})."),
             param(self.offset_query_param, 0, MAX_OFFSET, "Rows to skip."),
         ]

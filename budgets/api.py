@@ -6,10 +6,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from accounts.models import Role
+from accounts.pagination import CappedLimitOffsetPagination
 from accounts.scoping import AccountScopedViewSet
 from budgets import services
 from budgets.models import Budget
@@ -20,7 +20,7 @@ MONTH = OpenApiParameter("month", str, description="YYYY-MM in the account's tim
                                                     "Months after this one are refused.")
 
 
-class BudgetPagination(LimitOffsetPagination):
+class BudgetPagination(CappedLimitOffsetPagination):
     max_limit = 200
 
 

@@ -259,9 +259,11 @@ def _alert_event(account, marker):
 
 
 def _delivery(account, marker):
+    channel = _channel(account, marker)  # a delivery keeps its channel's name and kind, as sending does
     return al.Delivery.objects.get_or_create(account=account, event=_alert_event(account, marker),
-                                             channel=_channel(account, marker), transition="fired",
-                                             defaults={"status": "failed", "last_error": marker})[0]
+                                             channel=channel, transition="fired",
+                                             defaults={"status": "failed", "last_error": marker,
+                                                       "channel_name": channel.name, "channel_kind": channel.kind})[0]
 
 
 def _notification(account, marker):

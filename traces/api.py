@@ -1,5 +1,6 @@
 """Ingestion endpoints: thin — read the body within limits, call the service, render."""
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -17,6 +18,9 @@ from traces.otlp.mapping import export_request_items
 from traces.ratelimit import check_rate
 from traces.services import feedback_record, trace_ingest_batch
 from traces.services import events
+from traces.services.reconnect import (
+    RETRY_AFTER_SECONDS, DatabaseUnavailable, connection_dropped, once_more_on_dropped_connection,
+)
 from traces.services.body import batch_items, decode_json_body, read_limited_body
 from traces.services.validation import ItemError
 
@@ -28,6 +32,8 @@ INGEST_RESULT = inline_serializer("IngestResult", {
     "accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField(),
     "errors": ERROR_ITEM.__class__(many=True),
 })
+# One batch is one transaction, idempotent by request id: safe to run again on a new connection.
+ingest_batch = once_more_on_dropped_connection(trace_ingest_batch)
 ERROR_BODY = inline_serializer("ErrorBody", {"message": serializers.CharField(), "errors": serializers.DictField()})
 
 
@@ -38,9 +44,11 @@ class IngestView(AccountScopedAPIView):
     api_key_scopes = {"write": "ingest"}
     write_role = Role.MEMBER
     rate_limited = True  # the schema lists 429
+    retries_dropped_connection = True  # and 503
 
     def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+        # Authentication only reads: a connection that died since the last request is retried.
+        once_more_on_dropped_connection(super().initial)(request, *args, **kwargs)
         who = f"key:{self.api_key.prefix}" if self.api_key else f"user:{request.user.pk}"
         wait = check_rate(who, settings.INGEST_RATE_LIMIT_PER_MINUTE)
         if wait is not None:
@@ -50,6 +58,11 @@ class IngestView(AccountScopedAPIView):
         if isinstance(exc, RateLimited):
             return Response({"message": "Rate limit exceeded; retry later.", "errors": {}},
                             status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(exc.wait)})
+        if isinstance(exc, DatabaseUnavailable) or (
+                isinstance(exc, (OperationalError, InterfaceError)) and connection_dropped(exc)):
+            return Response({"message": "The database connection was lost; nothing was stored. Retry shortly.",
+                             "errors": {}}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         return super().handle_exception(exc)
 
 
@@ -69,7 +82,7 @@ class TraceIngestView(IngestView):
     )
     def post(self, request):
         items = batch_items(decode_json_body(read_limited_body(request)), "traces")
-        result = trace_ingest_batch(self.account, items)
+        result = ingest_batch(self.account, items)
         return Response(result.as_dict(), status=207 if result.errors else 200)
 
 
@@ -156,7 +169,7 @@ class OtlpTraceView(IngestView):
         items, skipped = export_request_items(message)
         rejected, messages = 0, []
         for start in range(0, len(items), 1000):
-            result = trace_ingest_batch(self.account, items[start:start + 1000])
+            result = ingest_batch(self.account, items[start:start + 1000])
             rejected += len(result.errors)
             messages += [f"span {e['request_id']}: {e['field']} {e['message']}".strip() for e in result.errors[:3]]
         response = ExportTraceServiceResponse()
