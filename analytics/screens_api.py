@@ -3,6 +3,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from alerts.selectors import EVENTS_LIMIT, alert_events_for_selection
 from analytics.api import COMMON, MetricsBase
 from analytics.params import selection_from_query
 from analytics.screens.cohorts import BY as COHORT_BY, cohorts
@@ -103,3 +104,17 @@ class UsageView(ScreenView):
     def get(self, request):
         sel = self.selection()
         return Response(self.envelope(sel, **usage(sel)))
+
+
+class AlertsView(ScreenView):
+    """Alert events of the selection open at some moment of the range, latest first (D12)."""
+
+    @extend_schema(operation_id="analytics_alerts", responses={200: dict}, parameters=[
+        *COMMON, OpenApiParameter("limit", int, description=f"events listed, 1 to {EVENTS_LIMIT} (default 10)")])
+    def get(self, request):
+        sel = self.selection()
+        raw = request.query_params.get("limit") or "10"
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= EVENTS_LIMIT:
+            raise ValidationError({"limit": [f"a whole number from 1 to {EVENTS_LIMIT}"]})
+        return Response(self.envelope(sel, **alert_events_for_selection(sel.account, sel.start, sel.end,
+                                                                        sel.filters, int(raw))))

@@ -15,5 +15,6 @@ urlpatterns = [
     path("analytics/compare", screens_api.CompareView.as_view(), name="analytics-compare"),
     path("analytics/ab-test", abtest_api.AbTestView.as_view(), name="analytics-ab-test"),
     path("analytics/cohorts", screens_api.CohortsView.as_view(), name="analytics-cohorts"),
+    path("analytics/alerts", screens_api.AlertsView.as_view(), name="analytics-alerts"),
     path("analytics/usage", screens_api.UsageView.as_view(), name="analytics-usage"),
 ]

@@ -16,6 +16,31 @@ def failure_breakdown(m: dict) -> dict:
             "validation": f["validation"], "system": f["system"] + f["network"]}
 
 
+FAILURE_TYPES = (("timeout", "Timeout", "timeout"), ("rate_limit", "Rate limit", "llm_error"),
+                 ("llm_error", "LLM error", "llm_error"), ("validation", "Validation", "validation"),
+                 ("system", "System", "system"), ("network", "Network", "system"))
+
+
+def failure_types(m: dict) -> list[dict]:
+    """Every failure type with its count, the seed's kind it belongs to, and the failures that
+    carry no type: the counts add up to the failed requests."""
+    f = m["failures_by_type"]
+    rows = [{"type": key, "label": label, "kind": kind, "count": f[key]} for key, label, kind in FAILURE_TYPES]
+    untyped = m["failed_requests"] - sum(f.values())
+    rows.append({"type": "unspecified", "label": "No type given", "kind": "unspecified", "count": untyped})
+    return rows
+
+
+def latency_breakdown(m: dict) -> dict:
+    """Average response time split into queue, network and LLM processing (the rest)."""
+    avg = m["avg_latency_ms"]
+    if avg is None:
+        return {"avg_response_ms": None, "queue_ms": None, "network_ms": None, "llm_processing_ms": None}
+    queue, network = m["avg_queue_time_ms"], m["avg_network_time_ms"]
+    return {"avg_response_ms": avg, "queue_ms": queue, "network_ms": network,
+            "llm_processing_ms": max(0.0, avg - queue - network)}
+
+
 def projected_monthly_cost(sel, cost: float) -> float:
     days = (sel.end - sel.start).total_seconds() / 86400
     return round(cost / days * DAYS_PER_MONTH, 6) if days else 0.0
@@ -40,6 +65,8 @@ def kpis(sel, peak_rpm: int) -> dict:
         "trend": trend(first, second),
         "success_band": success_band(m["success_rate"], m["total_requests"]),
         "failure_breakdown": failure_breakdown(m),
+        "failure_types": failure_types(m),
+        "latency_breakdown": latency_breakdown(m),
         "avg_tokens_per_request": m["total_tokens"] / m["total_requests"] if m["total_requests"] else None,
         "projected_monthly_cost_usd": projected_monthly_cost(sel, m["total_cost_usd"]),
     }
@@ -62,6 +89,7 @@ def production(sel) -> dict:
                           "band": success_band(p["success_rate"], p["total_requests"])} for p in points],
         "latency": [{"period": p["period"], "p50_ms": p["p50_latency_ms"], "p95_ms": p["p95_latency_ms"],
                      "p99_ms": p["p99_latency_ms"]} for p in points],
+        "latency_breakdown": [{"period": p["period"], **latency_breakdown(p)} for p in points],
         "error_rate": [{"period": p["period"], "http_4xx": _pct(p["http_4xx"], p["total_requests"]),
                         "http_5xx": _pct(p["http_5xx"], p["total_requests"]),
                         "llm": _pct(p["failures_by_type"]["llm_error"] + p["failures_by_type"]["rate_limit"],

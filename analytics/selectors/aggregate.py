@@ -45,6 +45,9 @@ class Agg:
             "p50_latency_ms": q(self.latency, 0.5), "p90_latency_ms": q(self.latency, 0.9),
             "p95_latency_ms": q(self.latency, 0.95), "p99_latency_ms": q(self.latency, 0.99),
             "avg_ttft_ms": s["ttft_sum"] / s["ttft_count"] if s["ttft_count"] else None,
+            # Per request; a trace without the part counts it as 0 ms (003's latency breakdown).
+            "avg_queue_time_ms": s["queue_sum"] / n if n else None,
+            "avg_network_time_ms": s["network_sum"] / n if n else None,
             "p50_ttft_ms": q(self.ttft, 0.5), "p95_ttft_ms": q(self.ttft, 0.95),
             "input_tokens": s["input_tokens"], "output_tokens": s["output_tokens"],
             "total_tokens": s["input_tokens"] + s["output_tokens"],

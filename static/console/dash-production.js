@@ -74,15 +74,23 @@
       options: { plugins: { tooltip: { callbacks: { label: (c) => ` ${c.dataset.label} ${fmt.ms(c.raw)}` } } },
                  scales: { x: MP.xAxis(), y: MP.axis(fmt.ms) } },
     }, has);
-    const f = b.kpis.failure_breakdown;
-    const failures = [["Timeout", f.timeout], ["LLM error", f.llm_error], ["Validation", f.validation], ["System", f.system]];
+    // Every failure type, coloured by the seed's kind it belongs to; the bars add up to the
+    // failed requests (failures sent without a type have their own bar).
+    const types = b.kpis.failure_types.filter((t) => t.type !== "unspecified" || t.count > 0);
+    const KIND_COLOR = { timeout: COLORS.warn, llm_error: COLORS.bad, validation: COLORS.violet, system: COLORS.gray,
+                         unspecified: COLORS.cyan };
+    const failed = types.reduce((a, t) => a + t.count, 0);
+    MP.figures("failures", [["failed", fmt.count(failed), "failed"],
+                            ["of requests", fmt.pct(b.kpis.error_rate)]]);
     MP.chart("failures", {
       type: "bar",
-      data: { labels: failures.map((x) => x[0]), datasets: [MP.bars("Failures", failures.map((x) => x[1]),
-        [COLORS.warn, COLORS.bad, COLORS.violet, COLORS.gray])] },
-      options: { indexAxis: "y", plugins: { legend: { display: false } },
+      data: { labels: types.map((t) => t.label), datasets: [MP.bars("Failures", types.map((t) => t.count),
+        types.map((t) => KIND_COLOR[t.kind]), { kinds: types.map((t) => t.kind) })] },
+      options: { indexAxis: "y", plugins: { legend: { display: false }, tooltip: { callbacks: {
+        label: (c) => ` ${fmt.count(c.raw)} (${fmt.pct(failed ? (100 * c.raw) / failed : 0)} of failures)` } } },
                  scales: { x: MP.axis(fmt.count), y: { grid: { display: false } } } },
-    }, failures.some((x) => x[1] > 0), ["No failures", "Every request in this selection succeeded."]);
+    }, failed > 0, ["No failures", "Every request in this selection succeeded."]);
+    latencyBreakdown(b);
     const er = b.error_rate;
     MP.chart("errors", {
       type: "line",
@@ -120,6 +128,32 @@
       options: { plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => ` ${fmt.usd(c.raw)}` } } },
                  scales: { x: MP.xAxis(), y: MP.axis(fmt.usd) } },
     }, has);
+  }
+
+  async function alerts(sel) {
+    const body = await MP.api("analytics/alerts", { ...sel, limit: 8 });
+    const widget = document.querySelector("[data-widget=alerts]");
+    MP.alertList(widget.querySelector("[data-alert-list]"), body, widget.querySelector("[data-figures]"));
+  }
+
+  // Average response time split into queue, network and LLM processing, per period (003).
+  function latencyBreakdown(b) {
+    const lb = b.kpis.latency_breakdown;
+    MP.figures("latency_breakdown", [["LLM processing", fmt.ms(lb.llm_processing_ms), "llm_processing"],
+                                     ["Network", fmt.ms(lb.network_ms), "network"], ["Queue", fmt.ms(lb.queue_ms), "queue"],
+                                     ["Average response", fmt.ms(lb.avg_response_ms), "avg_response"]]);
+    const pts = b.latency_breakdown;
+    MP.chart("latency_breakdown", {
+      type: "bar",
+      data: { labels: MP.periodLabels(pts, b.granularity), datasets: [
+        MP.bars("LLM processing", pts.map((p) => p.llm_processing_ms), COLORS.brand, { stack: "l" }),
+        MP.bars("Network", pts.map((p) => p.network_ms), COLORS.teal, { stack: "l" }),
+        MP.bars("Queue", pts.map((p) => p.queue_ms), COLORS.warn, { stack: "l" }),
+      ] },
+      options: { plugins: { tooltip: { callbacks: { label: (c) => ` ${c.dataset.label} ${fmt.ms(c.raw)}`,
+                                                    footer: (items) => `Average response ${fmt.ms(pts[items[0].dataIndex].avg_response_ms)}` } } },
+                 scales: { x: MP.xAxis({ stacked: true }), y: MP.axis(fmt.ms, { stacked: true }) } },
+    }, pts.length > 0);
   }
 
   function table(target, columns, rows, emptyText) {
@@ -247,7 +281,7 @@
       kpis(body.kpis);
       charts(body);
       prompts(body.prompts);
-      await Promise.all([cohorts(), compare()]);
+      await Promise.all([cohorts(), compare(), alerts(sel)]);
     },
   });
 })();

@@ -483,7 +483,33 @@
   document.addEventListener("DOMContentLoaded", placeTips);
   placeTips();
 
+  // A list of alert events (GET analytics/alerts): severity, rule, what it measured, when it
+  // fired and its status, each a link to the event. Used by Production and the Alerts widget.
+  const SEVERITY_BADGE = { critical: "bad", warning: "warn", info: "info" };
+  const STATUS_BADGE = { firing: "bad", acknowledged: "warn", resolved: "ok" };
+  function alertList(box, body, figuresBox) {
+    if (figuresBox) {
+      figures(figuresBox, [["open now", fmt.count(body.open), "open"], ["in the range", fmt.count(body.total), "total"]]);
+    }
+    if (!body.events.length) {
+      box.replaceChildren(el("div", { class: "empty small", "data-testid": "alerts-empty" },
+        el("strong", { text: "No alerts" }), el("p", { text: "No alert event of this selection was open in the range." })));
+      return;
+    }
+    box.replaceChildren(el("ul", { class: "alert-items", "data-testid": "alert-items" }, body.events.map((e) =>
+      el("li", { "data-event": String(e.id), "data-status": e.status },
+        el("a", { href: e.url },
+          el("span", { class: `badge ${SEVERITY_BADGE[e.severity] || "neutral"}`, text: e.severity }),
+          el("span", { class: "alert-main" }, el("strong", { text: e.rule }),
+             el("small", { text: `${e.metric} · ${e.scope_text} · fired ${fmt.dateTimeZ(new Date(e.fired_at))}` })),
+          el("span", { class: `badge dot ${STATUS_BADGE[e.status] || ""}`, text: e.status }))))));
+    if (body.total > body.events.length) {
+      box.append(el("p", { class: "muted small", text: `Latest ${body.events.length} of ${fmt.count(body.total)}.` }));
+    }
+  }
+
   window.MP = {
+    alertList,
     CTX, TZ, DEFAULT_PRESET, ApiError, api, send, url, selection, bind, page, asOf, showError, hideError, fmt, change,
     band, COLORS, PALETTE, alpha, chart, empty, axis, xAxis, timeAxis, line, bars, el, figures, setText, options,
     periodLabels, localDate, dateOf, query, sync, placeTips, icon,

@@ -571,6 +571,21 @@
       else el.textContent = detail[key];
     }
   }
+  // 003's latency breakdown of one run: queue and network time as the trace reported them,
+  // LLM processing the rest of its response time.
+  function breakdownHtml(d) {
+    if (d.queue_time_ms === null && d.network_time_ms === null) return '<span class="faint">Not reported for this run.</span>';
+    const queue = d.queue_time_ms || 0;
+    const network = d.network_time_ms || 0;
+    const llm = Math.max(0, d.response_time_ms - queue - network);
+    const total = llm + network + queue || 1;
+    const part = (key, label, ms) => `<span class="tx-lb-item" data-part="${key}" data-ms="${ms}"><i class="tx-lb-${key}"></i>${label} ${humanMs(ms)}</span>`;
+    const bar = [["llm", llm], ["network", network], ["queue", queue]]
+      .map(([key, ms]) => `<i class="tx-lb-${key}" data-share="${(100 * ms) / total}"></i>`).join("");
+    return `<div class="tx-lb" data-testid="latency-breakdown"><div class="tx-lb-bar">${bar}</div>`
+      + `${part("llm", "LLM processing", llm)}${part("network", "Network", network)}${part("queue", "Queue", queue)}</div>`;
+  }
+
   function renderMeta() {
     const hosted = detail.model_type !== "external";
     const rows = [
@@ -580,6 +595,7 @@
       ...(hosted ? [["Deployment name", esc(detail.deployment || "—")], ["Deployment version", esc(detail.version || "—")]]
                  : [["Connection name", esc(detail.connection || "—")]]),
       ["Response time", `${duration(detail.response_time_ms)} <span class="muted">(${detail.response_time_ms} ms)</span>`],
+      ["Latency breakdown", breakdownHtml(detail)],
       ["Input tokens", detail.input_tokens.toLocaleString("en-US")],
       ["Output tokens", detail.output_tokens.toLocaleString("en-US")],
       ["Executed on", `${when(detail.executed_at)} <span class="muted">${esc(D.timezone)}</span>`],
@@ -591,6 +607,8 @@
     if (detail.cost_usd !== null) rows.push(["Cost", `$${detail.cost_usd.toFixed(6).replace(/0+$/, "").replace(/\.$/, ".00")}`]);
     if (detail.credits !== null) rows.push(["Credits", String(detail.credits)]);
     $("tx-d-meta").innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("");
+    // Widths through the CSSOM: a style attribute in markup would need a looser CSP.
+    $("tx-d-meta").querySelectorAll("[data-share]").forEach((i) => { i.style.width = `${i.dataset.share}%`; });
     const fb = detail.feedback;
     $("tx-d-feedback-section").hidden = !fb;
     if (fb) {
