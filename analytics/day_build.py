@@ -185,6 +185,7 @@ class Built:
     combos: list                 # dimension values of each combination
     user_names: list
     hour_users: tuple            # (hour index, user index) of each hour's distinct users, sorted
+    hourly_slices: list          # (slice name, Level, hour index, value index, values, minute JSON, (row, user))
     month_users: tuple           # (user index, day bits) of the run's month (runs lie in one month)
     slice_users: list            # per slice: (value index, user index, day bits), values as in `slices`
 
@@ -223,6 +224,15 @@ def build(data: Fetched, account) -> Built:
     # The users of each daily row (requests and cost), and the distinct users of each day.
     named = data.user >= 0
     n_users = max(len(data.user_names), 1)
+
+    hourly_slices = []
+    for name, _, _, _, values, value_index in slices:
+        hs_uniq, h_to_hs = np.unique(h_hour * len(values) + value_index[h_combo], return_inverse=True)
+        level = lift(hourly, h_to_hs, hs_uniq.size, minutes=True)
+        # The value's distinct users of each hour: (slice row, user) pairs.
+        pairs = np.unique(h_to_hs[trace_hourly[named]] * n_users + data.user[named])
+        hourly_slices.append((name, level, hs_uniq // len(values), hs_uniq % len(values), values,
+                              json_maps(level.minutes, level.n, True), (pairs // n_users, pairs % n_users)))
     trace_daily = h_to_d[trace_hourly][named]
     u_uniq, u_group = np.unique(trace_daily * n_users + data.user[named], return_inverse=True)
     u_daily, u_user = u_uniq // n_users, u_uniq % n_users
@@ -244,7 +254,8 @@ def build(data: Fetched, account) -> Built:
     return Built(hourly, h_hour, h_combo, json_maps(hourly.minutes, hourly.n, True), hour_totals,
                  json_maps(hour_totals.minutes, hour_totals.n, True), daily, d_day, d_combo, day_totals,
                  active, slices, (u_daily, u_user, u_requests, u_cost), hours.tolist(), days, data.combos,
-                 data.user_names, (hour_user // n_users, hour_user % n_users), month_users, slice_users)
+                 data.user_names, (hour_user // n_users, hour_user % n_users), hourly_slices, month_users,
+                 slice_users)
 
 
 def _bits(key, bits):

@@ -64,12 +64,12 @@ def _user_arrays(built: Built):
             + array_field(NUMERIC, b - a, cost[28 * a:28 * b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def _hour_user_arrays(built: Built):
-    """Each hourly total's user_ids field, encoded."""
-    hour, user = built.hour_users
+def _user_id_arrays(built: Built, pairs, n):
+    """The user_ids field of each of n rows from sorted (row, user) pairs, encoded."""
+    row, user = pairs
     names = [field(name.encode()) for name in built.user_names]
     ids = [names[u] for u in user.tolist()]
-    bounds = np.searchsorted(hour, np.arange(built.hour_totals.n + 1)).tolist()
+    bounds = np.searchsorted(row, np.arange(n + 1)).tolist()
     return [array_field(VARCHAR, b - a, b"".join(ids[a:b])) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
@@ -93,7 +93,7 @@ def write(cursor, account_id, built: Built):
     _measures(totals, built.hour_totals)
     _sketches(totals, built.hour_totals)
     totals.jsonb("minute_counts", built.hour_total_minutes)
-    totals.encoded(["user_ids"], _hour_user_arrays(built))
+    totals.encoded(["user_ids"], _user_id_arrays(built, built.hour_users, built.hour_totals.n))
     totals.copy(cursor, "analytics_hourlytotal", account_id)
 
     daily = Rows(built.daily.n)
@@ -119,6 +119,17 @@ def write(cursor, account_id, built: Built):
         sliced.encoded(["slice", *SLICES], [pieces[v] for v in s_value.tolist()])
         _sketches(sliced, level)
         sliced.copy(cursor, "analytics_dailyslice", account_id)
+
+    for name, level, s_hour, s_value, values, minutes, users in built.hourly_slices:
+        sliced = Rows(level.n)
+        sliced.timestamptz("hour_start", hours[s_hour])
+        _measures(sliced, level)
+        pieces = [_slice_fields(name, value) for value in values]
+        sliced.encoded(["slice", *SLICES], [pieces[v] for v in s_value.tolist()])
+        _sketches(sliced, level)
+        sliced.jsonb("minute_counts", minutes)
+        sliced.encoded(["user_ids"], _user_id_arrays(built, users, level.n))
+        sliced.copy(cursor, "analytics_hourlyslice", account_id)
 
 
 def write_months(cursor, account_id, month, mask, built):

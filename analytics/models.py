@@ -160,6 +160,26 @@ class DailySlice(MetricColumns):
         indexes = [models.Index(fields=["account", "slice", "day"], name="daily_slice_account_day")]
 
 
+class HourlySlice(MetricColumns):
+    """An account's hourly rows merged down to one dimension, like DailySlice, for the whole
+    hours of partial days: a filter on, or a breakdown by, model, deployment, feature or
+    prompt reads a row per value and hour instead of every combination, with the value's
+    requests per minute (exact peak) and its distinct users of the hour."""
+
+    hour_start = models.DateTimeField()
+    slice = models.CharField(max_length=16, choices=[(s, s) for s in SLICES])
+    model_id = models.BigIntegerField(null=True)
+    deployment_id = models.BigIntegerField(null=True)
+    feature = models.CharField(max_length=200, blank=True, default="", db_default="")
+    prompt = models.CharField(max_length=200, blank=True, default="", db_default="")
+    minute_counts = models.JSONField(default=dict)
+    user_ids = ArrayField(models.CharField(max_length=200), default=list, db_default=Value([], ArrayField(
+        models.CharField(max_length=200))))
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "slice", "hour_start"], name="hourly_slice_account_hour")]
+
+
 class UserMonth(RollupOwned):
     """One row per user and local month; bit d-1 of `days` is set when the user made a
     request on day d. Distinct users of any run of whole days (unfiltered) read one small

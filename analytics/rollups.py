@@ -23,7 +23,7 @@ from analytics.day_write import write, write_months
 from analytics.models import RollupState
 
 LOCK_NAMESPACE = 7302
-TABLES_BY_HOUR = ("analytics_hourlyrollup", "analytics_hourlytotal")
+TABLES_BY_HOUR = ("analytics_hourlyrollup", "analytics_hourlytotal", "analytics_hourlyslice")
 TABLES_BY_DAY = ("analytics_dailyrollup", "analytics_dailytotal", "analytics_dailyslice")
 TABLES_BY_MONTH = ("analytics_usermonth", "analytics_slicemonthusers")
 

@@ -86,7 +86,7 @@ def reset():
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE traces_trace, traces_dirtybucket, traces_feedback, analytics_hourlyrollup, "
                        "analytics_dailyrollup, analytics_usermonth, analytics_hourlytotal, analytics_dailytotal, "
-                       "analytics_dailyslice, analytics_slicemonthusers, analytics_rollupstate")
+                       "analytics_dailyslice, analytics_hourlyslice, analytics_slicemonthusers, analytics_rollupstate")
     Account.objects.filter(slug__in=["dense", "dense-copy"]).delete()
 
 

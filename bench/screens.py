@@ -42,7 +42,7 @@ def main():
 
     with connection.cursor() as cursor:  # traces protect their models: empty the bench database first
         cursor.execute("TRUNCATE traces_trace, traces_feedback, traces_dirtybucket, analytics_hourlyrollup, "
-                       "analytics_dailyrollup, analytics_hourlytotal, analytics_dailytotal, analytics_dailyslice, "
+                       "analytics_dailyrollup, analytics_hourlytotal, analytics_dailytotal, analytics_dailyslice, analytics_hourlyslice, "
                        "analytics_slicemonthusers, analytics_usermonth")
     Account.objects.filter(slug="bench-screens").delete()
     account = Account.objects.create(slug="bench-screens", name="Bench screens", timezone="Asia/Kolkata")

@@ -167,6 +167,12 @@ def _daily_slice(account, marker):
     return an.DailySlice.objects.create(day=T0.date(), slice="feature", feature=f"{marker}-feature", **values)
 
 
+def _hourly_slice(account, marker):
+    values = _total_values(account, marker)
+    return an.HourlySlice.objects.create(hour_start=T0, slice="feature", feature=f"{marker}-feature",
+                                         minute_counts={"29500000": 1}, user_ids=[f"{marker}-user"], **values)
+
+
 def _slice_month_users(account, marker):
     return an.SliceMonthUsers.objects.create(account=account, slice="feature", user_ids=[f"{marker}-user"],
                                              feature=f"{marker}-feature", month=T0.date().replace(day=1), days=[1])
@@ -219,6 +225,7 @@ FACTORIES = {
     an.HourlyTotal: _hourly_total,
     an.DailyTotal: _daily_total,
     an.DailySlice: _daily_slice,
+    an.HourlySlice: _hourly_slice,
     an.SliceMonthUsers: _slice_month_users,
     dash.Dashboard: _dashboard,
     dash.Widget: _widget,

@@ -213,8 +213,9 @@ def _rollup_scope(sel, source, start, end, keys=(), tag=""):
     sliced = ""
     if source != "users" and _totals_suffice(sel, keys):
         table = {"daily": "analytics_dailytotal", "hourly": "analytics_hourlytotal"}[source]
-    elif source == "daily" and (name := _slice_of(sel, keys)):
-        table, sliced = "analytics_dailyslice", f" AND slice = '{name}'"  # a SLICES name
+    elif source in ("daily", "hourly") and (name := _slice_of(sel, keys)):
+        table = {"daily": "analytics_dailyslice", "hourly": "analytics_hourlyslice"}[source]
+        sliced = f" AND slice = '{name}'"  # a SLICES name
     dated = source in ("daily", "users")
     lo = start.astimezone(sel.account.tzinfo).date() if dated else start
     hi = end.astimezone(sel.account.tzinfo).date() if dated else end
@@ -267,15 +268,17 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
             exprs = _key_exprs(sel, "users", keys)
             pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}user_id{extra_users} "
                           f"FROM {table} WHERE {scope}")
-    if not sel.filters and not extra_users and all(k in PERIODS for k in keys):
-        # Unfiltered: the whole hours of the partial days from the hourly totals' users.
+    hour_sliced = not extra_users and _slice_of(sel, keys)
+    if not extra_users and (hour_sliced or (not sel.filters and all(k in PERIODS for k in keys))):
+        # The whole hours of the partial days from the users of the hourly totals (no
+        # filter) or of the hourly slices (one sliced dimension).
         spans, hourly = _hour_spans(sel.account, spans)
         exprs = _key_exprs(sel, "hourly", keys)
         for i, (lo, hi) in enumerate(hourly):
-            params.update({f"h{i}a": lo, f"h{i}b": hi})
-            pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}u.user_id FROM analytics_hourlytotal "
-                          f"CROSS JOIN LATERAL unnest(user_ids) AS u(user_id) WHERE account_id = %(account)s "
-                          f"AND hour_start >= %(h{i}a)s AND hour_start < %(h{i}b)s")
+            table, scope, p = _rollup_scope(sel, "hourly", lo, hi, keys, tag=f"_u{i}")
+            params.update(p)
+            pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}u.user_id FROM {table} "
+                          f"CROSS JOIN LATERAL unnest(user_ids) AS u(user_id) WHERE {scope}")
     where, p = _where(sel, "t.")
     params.update(p)
     exprs = _key_exprs(sel, "raw", keys)

@@ -25,7 +25,7 @@ SELECTION_PARAMETERS = [
 LIST_PARAMETERS = [
     *SELECTION_PARAMETERS,
     OpenApiParameter("status", str, enum=["success", "failure"]),
-    OpenApiParameter("search", str, description="A request ID or text in the input/output (case-insensitive)."),
+    OpenApiParameter("search", str, description="An existing request ID finds that trace; any other text is looked for in request IDs, input and output (case-insensitive)."),
     OpenApiParameter("filter", str, many=True, description=(
         "Column filter, repeatable: `column:operator:value`; steps after the first may start with `and:` or "
         "`or:` (all the same — mixing AND and OR is a 400). Columns: "
