@@ -4,6 +4,7 @@ Production sets DATABASE_URL, REDIS_URL and SECRET_KEY. With none of them set th
 product runs in embedded mode (see config/embedded.py), which creates its own secret
 under the data folder. DEBUG is off unless DEBUG=true.
 """
+import ipaddress
 import warnings
 from pathlib import Path
 
@@ -213,6 +214,14 @@ ALERT_DELIVERY_MAX_ATTEMPTS = env.int("ALERT_DELIVERY_MAX_ATTEMPTS", default=5)
 ALERT_DELIVERY_BACKOFF_SECONDS = env.float("ALERT_DELIVERY_BACKOFF_SECONDS", default=30.0)
 ALERT_HTTP_TIMEOUT_SECONDS = env.float("ALERT_HTTP_TIMEOUT_SECONDS", default=10.0)
 PAGERDUTY_EVENTS_URL = env("PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue")
+# Outbound requests (config/outbound.py) never go to loopback, private, link-local, CGNAT,
+# multicast or reserved addresses, except into these networks (comma-separated CIDRs), for
+# receivers inside the operator's own network.
+MODELPULSE_WEBHOOK_ALLOWED_NETWORKS = env.list("MODELPULSE_WEBHOOK_ALLOWED_NETWORKS", default=[])
+try:
+    [ipaddress.ip_network(n.strip(), strict=False) for n in MODELPULSE_WEBHOOK_ALLOWED_NETWORKS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"MODELPULSE_WEBHOOK_ALLOWED_NETWORKS: {exc}") from None
 
 # Trace exports (X5): rows per COPY chunk (progress and cancellation are checked between
 # chunks), how long finished files are kept, and how many a user or key may run at once.

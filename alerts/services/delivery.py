@@ -9,7 +9,6 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
@@ -20,7 +19,7 @@ from django.utils import timezone
 from accounts.localtime import local_text
 from alerts.models import ChannelKind, Delivery, DeliveryPurpose, DeliveryStatus, Transition
 from alerts.services.notify import deliver_in_app, message, webhook_payload
-from config import jobs
+from config import jobs, outbound
 
 USER_AGENT = "ModelPulse-Alerts/1.0"
 PD_SEVERITY = {"critical": "critical", "warning": "warning", "info": "info"}
@@ -41,15 +40,19 @@ def signature(secret: str, body: bytes) -> str:
 
 
 def _post(url: str, body: bytes, headers: dict) -> int:
+    """Through the outbound guard (config/outbound.py). A failed answer keeps only its status:
+    the receiver's body is not ours to show to the account's users."""
     try:
-        response = requests.post(url, data=body, headers={"Content-Type": "application/json",
-                                                          "User-Agent": USER_AGENT, **headers},
-                                 timeout=settings.ALERT_HTTP_TIMEOUT_SECONDS, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise SendError(f"{type(exc).__name__}: {str(exc)[:300]}") from None
-    if not 200 <= response.status_code < 300:
-        raise SendError(f"HTTP {response.status_code}: {response.text[:300]}", response.status_code)
-    return response.status_code
+        response = outbound.post(url, body, {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
+                                 timeout=settings.ALERT_HTTP_TIMEOUT_SECONDS)
+    except outbound.Refused as exc:
+        raise SendError(f"Refused: {exc.reason}") from None
+    except outbound.SendFailed as exc:
+        raise SendError(str(exc)[:300]) from None
+    if not response.ok:
+        redirect = " (redirects are not followed)" if 300 <= response.status < 400 else ""
+        raise SendError(f"HTTP {response.status}{redirect}", response.status)
+    return response.status
 
 
 def _json(data) -> bytes:

@@ -16,6 +16,7 @@ from accounts.services import Actor, audit_record
 from alerts.models import (SCOPE_OBJECT_FIELDS, SCOPE_TEXT_FIELDS, AlertRule, Baseline, Channel, ChannelKind,
                            CustomMetric, EventStatus, Operator, RuleKind, Severity)
 from alerts.services.metrics import BASE_METRICS, validate_formula
+from config import outbound
 
 IN_APP_NAME = "Console notifications"
 
@@ -221,6 +222,13 @@ def _check_channel(channel: Channel):
         raise ApplicationError("This channel needs a URL.", {"url": ["required for webhook and Slack channels"]})
     if channel.url and not channel.url.lower().startswith(("http://", "https://")):
         raise ApplicationError("Only http(s) URLs.", {"url": ["must start with http:// or https://"]})
+    if channel.url:
+        try:
+            outbound.check_url(channel.url)
+        except outbound.Refused as exc:
+            raise ApplicationError(f"This address is not allowed: {exc.reason}.",
+                                   {"url": [f"not allowed: {exc.reason} (an operator can allow internal networks "
+                                            "with MODELPULSE_WEBHOOK_ALLOWED_NETWORKS)"]}) from None
     if kind == ChannelKind.PAGERDUTY and not channel.routing_key:
         raise ApplicationError("A PagerDuty channel needs its routing key.", {"routing_key": ["required"]})
 

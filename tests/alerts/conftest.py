@@ -106,7 +106,10 @@ class Receiver:
 
 
 @pytest.fixture
-def http_receiver():
+def http_receiver(settings):
+    """A real HTTP server on 127.0.0.1, whose network the operator allowed (the product refuses
+    loopback targets otherwise)."""
+    settings.MODELPULSE_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):

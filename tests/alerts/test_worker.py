@@ -47,7 +47,9 @@ def test_beat_and_worker_fire_notify_retry_and_give_up(make_account, http_receiv
            "REDIS_URL": settings.REDIS_URL, "SECRET_KEY": "test", "DJANGO_SETTINGS_MODULE": "config.settings",
            "ALERT_EVALUATION_INTERVAL_SECONDS": "1", "ROLLUP_INTERVAL_SECONDS": "5",
            "ALERT_DELIVERY_BACKOFF_SECONDS": "0.5", "ALERT_DELIVERY_MAX_ATTEMPTS": "3",
-           "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_server.port)}
+           "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_server.port),
+           # The receiver listens on this machine: its network is allowed explicitly.
+           "MODELPULSE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32"}
     http_receiver.path_status["/bad"] = 503
     worker = start(["worker", "--pool", "threads", "--concurrency", "4", "--loglevel", "WARNING"], env, tmp_path)
     beat = start(["beat", "--loglevel", "WARNING", "--schedule", str(tmp_path / "beat-schedule")], env, tmp_path)

@@ -88,7 +88,9 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Account
     @extend_schema(operation_id="exports_create", request=ExportCreateSerializer,
                    responses={202: ExportJobSerializer, 400: ERROR_BODY, 429: ERROR_BODY, 503: ERROR_BODY},
                    description="Start an export of the explorer's selection (range and filters). CSV carries "
-                               "every table column whatever the visibility; JSONL the whole traces. 503 with "
+                               "every table column whatever the visibility; a text cell starting with =, +, -, @, tab or "
+                               "carriage return gets a leading ' so spreadsheets do not run it as a formula "
+                               "(numeric columns are plain numbers). JSONL carries the whole traces, exactly. 503 with "
                                "`Retry-After` when the task queue cannot take the job (it is recorded as failed).")
     def create(self, request):
         job = services.export_create(self.account, self.actor, request.data)

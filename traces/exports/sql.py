@@ -1,7 +1,8 @@
 """The export file's columns, as SQL over the explorer's joins (alias t, m, d, v, c).
 
 CSV carries the table's columns whatever their visibility (002), then the details an
-analyst needs next to them; JSONL carries the whole trace under the ingestion names.
+analyst needs next to them, with text cells made safe for spreadsheets; JSONL carries the
+whole trace under the ingestion names, exactly as stored.
 """
 # Whole milliseconds as m:ss:mmm — the explorer's notation for response times.
 _MS = "floor(t.response_time_ms)::bigint"
@@ -11,24 +12,36 @@ RESPONSE_TIME = (f"({_MS} / 60000)::text || ':' || lpad(mod({_MS} / 1000, 60)::t
 # Executed on in the account's timezone (the export connection's TimeZone), with its offset.
 EXECUTED_ON = "to_char(t.executed_at, 'YYYY-MM-DD\"T\"HH24:MI:SS.MSTZH:TZM')"
 
+
+
+def as_text_cell(sql: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (OWASP "CSV injection"): text that
+    starts with =, +, -, @, a tab or a carriage return gets a leading apostrophe. Only text
+    columns pass through here; numeric columns are numbers the product wrote, which a
+    spreadsheet reads as numbers (a negative one included)."""
+    return (f"CASE WHEN left({sql}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+            f"THEN chr(39) || {sql} ELSE {sql} END")
+
+
 CSV_COLUMNS = [
     ("status", "t.status"),
-    ("request_id", "t.request_id"),
+    ("request_id", as_text_cell("t.request_id")),
+    # m:ss:mmm and the timestamp are written by the product and always start with a digit.
     ("response_time", RESPONSE_TIME),
-    ("deployment_version", "v.version"),
-    ("source_type", "t.source_type"),
-    ("source", "t.source"),
+    ("deployment_version", as_text_cell("v.version")),
+    ("source_type", as_text_cell("t.source_type")),
+    ("source", as_text_cell("t.source")),
     ("executed_on", EXECUTED_ON),
-    ("input", "t.input"),
-    ("output", "t.output"),
+    ("input", as_text_cell("t.input")),
+    ("output", as_text_cell("t.output")),
     ("response_time_ms", "t.response_time_ms"),
-    ("model", "m.name"),
-    ("deployment", "d.name"),
-    ("connection", "c.name"),
-    ("error_type", "t.error_type"),
+    ("model", as_text_cell("m.name")),
+    ("deployment", as_text_cell("d.name")),
+    ("connection", as_text_cell("c.name")),
+    ("error_type", as_text_cell("t.error_type")),
     ("input_tokens", "t.input_tokens"),
     ("output_tokens", "t.output_tokens"),
-    ("user_id", "t.user_id"),
+    ("user_id", as_text_cell("t.user_id")),
 ]
 
 JSON_FIELDS = [
