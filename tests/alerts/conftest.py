@@ -154,6 +154,8 @@ def send_pending(account=None):
         ids = list(pending.order_by("pk").values_list("pk", flat=True))
         if not ids:
             return sent
+        # The backoff has run out, as it would have for the worker's next try.
+        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=None)
         for pk in ids:
             delivery_attempt(pk)
             sent += 1

@@ -72,6 +72,7 @@ def seed():
     from alerts.services.delivery import delivery_attempt
     for delivery in Delivery.objects.for_account(acme).filter(channel=hook):
         for _ in range(5):
+            Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=None)  # its backoff ran out
             delivery_attempt(delivery.pk)
     sla_create(acme, owner, name="Support availability", objective="availability", target=99.9, model=gpt)
     sla_create(acme, owner, name="Support p95", objective="latency_p95", target=2000, prompt="support-answer")
