@@ -123,18 +123,13 @@ def queue_down():
     """The Celery app publishes to a closed port (the shared Redis keeps running for everyone else)."""
     from tests.alerts.conftest import free_port
 
-    def reset():
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-            celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    saved = celery_app.conf.broker_url
+    saved = celery_app.conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool
     celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
-    reset()
+    celery_app._pool = celery_app.amqp._producer_pool = None  # built again, for the closed port
     yield
-    celery_app.conf.broker_url = saved
-    reset()
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app.conf.broker_url, celery_app._pool, celery_app.amqp._producer_pool = saved
 
 
 def test_an_export_asked_for_while_the_queue_is_down_answers_503(account, member_of, session_client, queue_down):
@@ -151,3 +146,9 @@ def test_an_export_asked_for_while_the_queue_is_down_answers_503(account, member
     assert [(j["id"], j["status"]) for j in listed] == [(job.pk, "failed")]
     # A failed job holds no slot: three more are refused only for the queue, never for the limit.
     assert {member.post(URL, {"format": "csv"}, format="json").status_code for _ in range(3)} == {503}
+
+
+def test_once_the_queue_is_back_exports_are_queued_again(account, member_of, session_client):
+    member = session_client(member_of(account, Role.MEMBER), account)
+    response = member.post(URL, {"format": "csv"}, format="json")
+    assert response.status_code == 202 and response.json()["status"] == "queued"
