@@ -1,5 +1,6 @@
 """Actions on alerts (L8) in the API: one action per rule, sent as a signed action webhook."""
 from rest_framework import mixins, serializers, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from accounts.models import Role
@@ -30,6 +31,10 @@ class RuleActionSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
+class ActionPagination(LimitOffsetPagination):
+    max_limit = 200
+
+
 class RuleActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
     """What a rule asks an automation to do when it fires or resolves: scale a deployment up or down,
     roll it back to the previous version, or switch to another model. Sent once per configured
@@ -38,6 +43,7 @@ class RuleActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Accoun
 
     queryset = am.RuleAction.objects.select_related("rule", "channel", "deployment", "version", "model")
     serializer_class = RuleActionSerializer
+    pagination_class = ActionPagination
     write_role = Role.MEMBER
 
     def create(self, request):

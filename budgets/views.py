@@ -1,4 +1,6 @@
 """Console pages of budgets (D10): the list with this month's tracking, and one budget's page."""
+from datetime import date
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
@@ -59,7 +61,9 @@ def money(value):
 
 def budget_card(budget, status=None):
     status = status or budget_status(budget, days=False)
+    year, month = (int(x) for x in status["month"].split("-"))
     return {"budget": budget, "status": status, "tone": STATE_TONES[status["state"]],
+            "month": date(year, month, 1).strftime("%B %Y"),
             "state": STATE_LABELS[status["state"]], "spent": money(status["spent_usd"]),
             "amount": money(status["amount_usd"]), "remaining": money(status["remaining_usd"]),
             "burn": money(status["burn_rate_usd_per_day"]), "projected": money(status["projected_usd"]),
@@ -92,6 +96,9 @@ class BudgetsPage(BudgetsPageBase):
                    "the projected month-end, with alerts at 80 %, 100 % and on a projected overrun.")
 
     def get_context_data(self, **kwargs):
+        from alerts.services.rules import alerts_ensure_defaults
+
+        alerts_ensure_defaults(self.account)  # the console-notifications channel is offered from the start
         context = super().get_context_data(**kwargs)
         budgets = Budget.objects.for_account(self.account).select_related("model", "account")
         context.update(cards=[budget_card(b) for b in budgets],
@@ -128,7 +135,8 @@ class BudgetPage(BudgetsPageBase):
         days = [dict(d, spent=money(d["spent_usd"]), cumulative=money(d["cumulative_usd"]))
                 for d in reversed(status["days"])]
         context.update(card=budget_card(budget, status), budget=budget, form=form, title=budget.name,
-                       description=f"{status['month']} budget of {budget.target_label()}.", days=days)
+                       description=f"Budget of {budget.target_label()}, month by month in {budget.account.timezone}.",
+                       days=days)
         return context
 
     def post(self, request, *args, **kwargs):

@@ -48,7 +48,7 @@
           el("div", { text: r.difference === null ? "—" : `${diffLabel}${DIFF[m.unit](r.difference)}` }),
           el("span", { class: "sub-line", text: `95 % ${ci}` }),
           el("span", { class: `badge ${r.significant ? "ok" : "neutral"}`, "data-significant": String(r.significant),
-                       text: r.p_value === null ? "not testable" : `p ${r.p_value < 0.0001 ? "< 0.0001" : fmt.dec(r.p_value, 4)}${r.significant ? " · significant" : ""}` }));
+                       text: r.p_value === null ? "not testable" : `p ${r.p_value < 0.0001 ? "< 0.0001" : fmt.dec(r.p_value, 4)}${r.significant ? ` · ${r.better} better` : ""}` }));
       }),
       el("td", { "data-ab-winner": m.name }, body.winners[m.name] ? el("span", { class: "badge ok", text: body.winners[m.name] })
         : el("span", { class: "muted", text: "no significant winner" }))));

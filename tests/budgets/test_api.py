@@ -21,11 +21,12 @@ def owner_client(account, session_client):
     return session_client(account.memberships.get(role=Role.OWNER).user, account)
 
 
-def test_crud_and_field_errors(account, other_account, owner_client):
+def test_crud_and_field_errors(account, other_account, owner_client, settings):
+    settings.MODELPULSE_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the channel below is on loopback
     model = Model.objects.create(account=account, name="gpt-4o", model_type="external")
     foreign = Model.objects.create(account=other_account, name="theirs", model_type="external")
     channel = rule_services.channel_create(account, Actor.system(), name="hook", kind="webhook",
-                                           url="https://hooks.example.test/b")
+                                           url="http://127.0.0.1:9/budget")
     r = owner_client.post("/api/v1/budgets", {"name": "Account", "scope": "account", "amount_usd": 1000},
                           format="json")
     assert r.status_code == 201, r.json()
