@@ -1,6 +1,6 @@
 """Actions on alerts (L8) in the API: one action per rule, sent as a signed action webhook."""
 from rest_framework import mixins, serializers, status
-from rest_framework.pagination import LimitOffsetPagination
+from accounts.pagination import CappedLimitOffsetPagination
 from rest_framework.response import Response
 
 from accounts.models import Role
@@ -31,7 +31,7 @@ class RuleActionSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
-class ActionPagination(LimitOffsetPagination):
+class ActionPagination(CappedLimitOffsetPagination):
     max_limit = 200
 
 
