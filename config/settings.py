@@ -68,9 +68,11 @@ INSTALLED_APPS = [
     "alerts",
     "dashboards",
     "budgets",
+    "outbox",
 ]
 
 MIDDLEWARE = [
+    "config.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ResetTimezoneMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -195,7 +197,10 @@ CELERY_BEAT_SCHEDULE = {
                         "options": {"expires": JOBS_RECOVER_INTERVAL_SECONDS * 0.9}},
     "recover-alert-jobs": {"task": "alerts.tasks.alerts_recover_task", "schedule": JOBS_RECOVER_INTERVAL_SECONDS,
                            "options": {"expires": JOBS_RECOVER_INTERVAL_SECONDS * 0.9}},
+    "demo-live-traffic": {"task": "traces.tasks.demo_live_task", "schedule": 60.0, "options": {"expires": 54}},
 }
+# The demo account's live traffic (traces/demo_live.py); `start --no-demo` turns it off.
+DEMO_LIVE = env.bool("MODELPULSE_DEMO_LIVE", default=True)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25")
 vars().update(EMAIL_CONFIG)
@@ -207,6 +212,10 @@ if env("EMAIL_HOST", default=""):
     EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="ModelPulse <modelpulse@localhost>")
+# GET /metrics asks for this bearer token when it is set (docs/deployment.md).
+METRICS_TOKEN = env("MODELPULSE_METRICS_TOKEN", default="")
+# Set by `manage.py start` when it runs the local SMTP outbox (no EMAIL_URL/EMAIL_HOST given).
+OUTBOX_ENABLED = env.bool("MODELPULSE_OUTBOX", default=False)
 
 # Alerts and reports (L2, L3, L7). Links in notifications and reports point at MODELPULSE_BASE_URL.
 MODELPULSE_BASE_URL = env("MODELPULSE_BASE_URL", default="http://127.0.0.1:8000")

@@ -15,6 +15,7 @@ from dashboards import models as dash
 from traces import models as tr
 from alerts import models as al
 from budgets import models as bu
+from outbox.models import OutboxMessage
 from accounts.services import Actor, api_key_create, audit_record, membership_invite
 
 
@@ -332,6 +333,28 @@ def _rule_action(account, marker):
 
 FACTORIES.update({bu.Budget: _budget, bu.BudgetAlert: _budget_alert, al.RuleAction: _rule_action})
 
+
+def _outbox_message(account, marker):
+    from email.mime.image import MIMEImage
+
+    from django.core.mail import EmailMultiAlternatives
+
+    from outbox.headers import account_headers
+    from outbox.services import outbox_store
+
+    mail = EmailMultiAlternatives(subject=f"{marker} report", body=f"{marker} text",
+                                  to=[f"{marker.lower()}@example.test"], headers=account_headers(account))
+    mail.attach_alternative(f'<p>{marker}</p><img src="cid:requests-chart">', "text/html")
+    mail.mixed_subtype = "related"
+    image = MIMEImage(b"\x89PNG\r\n\x1a\n" + marker.encode(), "png")
+    image.add_header("Content-ID", "<requests-chart>")
+    mail.attach(image)
+    return outbox_store(mail.message().as_bytes(), sender="modelpulse@localhost", recipients=mail.to)
+
+
+FACTORIES[OutboxMessage] = _outbox_message
+
 URL_KWARGS = {
     "request_id": lambda world: world[tr.Trace].request_id,
+    "cid": lambda world: "requests-chart",
 }

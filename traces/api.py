@@ -16,6 +16,7 @@ from traces.services.redaction import compile_pattern
 from traces.otlp import decode as otlp_decode
 from traces.otlp.mapping import export_request_items
 from traces.ratelimit import check_rate
+from config.metrics import count_ingest
 from traces.services import feedback_record, trace_ingest_batch
 from traces.services import events
 from traces.services.reconnect import (
@@ -83,6 +84,7 @@ class TraceIngestView(IngestView):
     def post(self, request):
         items = batch_items(decode_json_body(read_limited_body(request)), "traces")
         result = ingest_batch(self.account, items)
+        count_ingest(request.path, result)
         return Response(result.as_dict(), status=207 if result.errors else 200)
 
 
@@ -170,6 +172,7 @@ class OtlpTraceView(IngestView):
         rejected, messages = 0, []
         for start in range(0, len(items), 1000):
             result = ingest_batch(self.account, items[start:start + 1000])
+            count_ingest(request.path, result)
             rejected += len(result.errors)
             messages += [f"span {e['request_id']}: {e['field']} {e['message']}".strip() for e in result.errors[:3]]
         response = ExportTraceServiceResponse()

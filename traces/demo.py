@@ -67,6 +67,42 @@ def _rhythm(ts: datetime, tz_offset_hours: float) -> float:
     return daily * weekly
 
 
+def trace_item(rng, m: DemoModel, request_id: str, n: int, executed: datetime, version: str, latency: float,
+               fail_rate: float, feature_row: tuple, pick_user) -> dict:
+    """One demo trace as the ingestion API takes it (random draws in a fixed order: seeds replay)."""
+    module, feature, prompt, source_type, source = feature_row
+    failed = rng.random() < fail_rate
+    in_tok = int(rng.lognormvariate(math.log(600), 0.6))
+    out_tok = 0 if failed else int(rng.lognormvariate(math.log(220), 0.5))
+    item = {
+        "request_id": request_id, "executed_at": executed.isoformat(), "model": m.name,
+        "model_type": m.model_type, "base_model": m.base_model, "provider": m.provider,
+        "source_type": source_type, "source": source, "module": module, "feature": feature,
+        "prompt": prompt, "prompt_version": rng.choice(["1", "2", "2", "3"]),
+        "user_id": pick_user(),
+        "session_id": f"s-{n // 6}", "status": "failure" if failed else "success",
+        "response_time_ms": round(latency, 2), "ttft_ms": round(latency * rng.uniform(0.12, 0.3), 2),
+        "queue_time_ms": round(rng.expovariate(1 / 15), 2), "network_time_ms": round(rng.uniform(8, 40), 2),
+        "input_tokens": in_tok, "output_tokens": out_tok, "cache_hit": rng.random() < 0.18,
+        "http_status": 200, "input": f"[{feature}] request {n} from a demo user",
+        "output": "" if failed else f"Demo answer {n} for {feature.lower()}.",
+        "request_payload": {"messages": [{"role": "user", "content": f"{feature} request {n}"}]},
+        "response_payload": None if failed else {"choices": [{"message": {"content": f"answer {n}"}}]},
+        "metadata": {"region": rng.choice(["ap-south-1", "us-east-1", "eu-west-1"])},
+    }
+    if m.deployment:
+        item.update(deployment=m.deployment, version=version,
+                    credits=round(m.credit_per_request * rng.uniform(0.7, 1.3), 4))
+    if m.connection:
+        item["connection"] = m.connection
+    if failed:
+        error_type, http_status, _ = rng.choices(ERRORS, [e[2] for e in ERRORS])[0]
+        item.update(error_type=error_type, http_status=http_status)
+        if error_type == "timeout":
+            item["response_time_ms"] = 30000.0
+    return item
+
+
 def _setup_registry(account, start: datetime):
     resolved = registry_resolve(
         account,
@@ -139,7 +175,7 @@ def generate(account, *, days: int = 30, per_day: int = 3000, seed: int = 7, end
         for _ in range(count):
             n += 1
             m = rng.choices(MODELS, weights)[0]
-            module, feature, prompt, source_type, source = rng.choice(FEATURES)
+            feature_row = rng.choice(FEATURES)
             executed = ts + timedelta(seconds=rng.random() * 60)
             latency = rng.lognormvariate(math.log(m.latency_ms), 0.45)
             fail_rate = m.fail_rate
@@ -153,35 +189,10 @@ def generate(account, *, days: int = 30, per_day: int = 3000, seed: int = 7, end
                     else m.versions[0]
                 if version == "v4":
                     latency *= 1.12
-            failed = rng.random() < fail_rate
-            in_tok = int(rng.lognormvariate(math.log(600), 0.6))
-            out_tok = 0 if failed else int(rng.lognormvariate(math.log(220), 0.5))
-            item = {
-                "request_id": f"demo-{seed}-{n}", "executed_at": executed.isoformat(), "model": m.name,
-                "model_type": m.model_type, "base_model": m.base_model, "provider": m.provider,
-                "source_type": source_type, "source": source, "module": module, "feature": feature,
-                "prompt": prompt, "prompt_version": rng.choice(["1", "2", "2", "3"]),
-                "user_id": rng.choice(users[: max(10, int(len(users) * (0.6 + 0.4 * minute / minutes)))]),
-                "session_id": f"s-{n // 6}", "status": "failure" if failed else "success",
-                "response_time_ms": round(latency, 2), "ttft_ms": round(latency * rng.uniform(0.12, 0.3), 2),
-                "queue_time_ms": round(rng.expovariate(1 / 15), 2), "network_time_ms": round(rng.uniform(8, 40), 2),
-                "input_tokens": in_tok, "output_tokens": out_tok, "cache_hit": rng.random() < 0.18,
-                "http_status": 200, "input": f"[{feature}] request {n} from a demo user",
-                "output": "" if failed else f"Demo answer {n} for {feature.lower()}.",
-                "request_payload": {"messages": [{"role": "user", "content": f"{feature} request {n}"}]},
-                "response_payload": None if failed else {"choices": [{"message": {"content": f"answer {n}"}}]},
-                "metadata": {"region": rng.choice(["ap-south-1", "us-east-1", "eu-west-1"])},
-            }
-            if m.deployment:
-                item.update(deployment=m.deployment, version=version,
-                            credits=round(m.credit_per_request * rng.uniform(0.7, 1.3), 4))
-            if m.connection:
-                item["connection"] = m.connection
-            if failed:
-                error_type, http_status, _ = rng.choices(ERRORS, [e[2] for e in ERRORS])[0]
-                item.update(error_type=error_type, http_status=http_status)
-                if error_type == "timeout":
-                    item["response_time_ms"] = 30000.0
+            pool = users[: max(10, int(len(users) * (0.6 + 0.4 * minute / minutes)))]
+            item = trace_item(rng, m, f"demo-{seed}-{n}", n, executed, version, latency, fail_rate, feature_row,
+                              lambda: rng.choice(pool))
+            failed = item["status"] == "failure"
             batch.append(item)
             if not failed and rng.random() < 0.22:
                 fb = {"request_id": item["request_id"]}

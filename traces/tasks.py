@@ -28,3 +28,14 @@ def exports_cleanup_task():
 def exports_recover_task():
     """Every JOBS_RECOVER_INTERVAL_SECONDS: exports whose worker went away run again."""
     exports_recover()
+
+
+@shared_task(ignore_result=True)
+def demo_live_task():
+    """Every minute while the demo is on: the minutes of live demo traffic due since the last run."""
+    from django.conf import settings
+
+    from traces.demo_live import demo_live_tick
+
+    if settings.DEMO_LIVE:
+        demo_live_tick()

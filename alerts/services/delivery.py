@@ -20,6 +20,7 @@ from accounts.localtime import local_text
 from alerts.models import ChannelKind, Delivery, DeliveryPurpose, DeliveryStatus, Transition
 from alerts.services.notify import deliver_in_app, message, webhook_payload
 from config import jobs, outbound
+from outbox.headers import account_headers
 
 USER_AGENT = "ModelPulse-Alerts/1.0"
 PD_SEVERITY = {"critical": "critical", "warning": "warning", "info": "info"}
@@ -121,7 +122,7 @@ def send_email(delivery: Delivery) -> int:
                "transition": delivery.transition,
                "fired_at": local_text(event.fired_at, event.account.tzinfo) if event.fired_at else "—"}
     mail = EmailMultiAlternatives(subject=text["title"], body=render_to_string("console/alerts_email.txt", context),
-                                  to=list(delivery.channel.recipients),
+                                  to=list(delivery.channel.recipients), headers=account_headers(delivery.account),
                                   connection=get_connection(timeout=settings.ALERT_HTTP_TIMEOUT_SECONDS))
     mail.attach_alternative(render_to_string("console/alerts_email.html", context), "text/html")
     try:

@@ -29,6 +29,7 @@ from alerts.models import AlertEvent, ReportFrequency, ReportRun, ReportSchedule
 from alerts.services import charts
 from alerts.services.metrics import format_value
 from alerts.services.notify import console_url
+from outbox.headers import account_headers
 from analytics.buckets import day_start
 from analytics.selectors import Selection, metrics_breakdown, metrics_summary, metrics_timeseries
 from config import jobs
@@ -212,6 +213,7 @@ def report_message(schedule: ReportSchedule, data, recipients) -> EmailMultiAlte
     images = report_charts(data)
     html, text = report_render(data, images, inline=True)
     mail = EmailMultiAlternatives(subject=data["subject"], body=text, to=list(recipients),
+                                  headers=account_headers(data["account"]),
                                   connection=get_connection(timeout=settings.ALERT_HTTP_TIMEOUT_SECONDS))
     mail.attach_alternative(html, "text/html")
     mail.mixed_subtype = "related"

@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 # Patterns anyone may open: probes, the login flow and the public API description
 # (it documents the contract and holds no account data).
 PUBLIC_NAMES = {
-    "healthz", "readyz", "login", "logout", "schema", "api-docs", "api-redoc",
+    "healthz", "readyz", "metrics", "login", "logout", "schema", "api-docs", "api-redoc",
     "password_reset_confirm", "password_reset_complete",
 }
 SKIPPED_NAMESPACES = {"admin"}  # Django admin: staff only, checked separately
