@@ -42,7 +42,8 @@ class MetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        route = "/" + match.route if match is not None and match.route else "unmatched"
+        # DRF routers give regex routes (^outbox$): the label keeps the path's shape only.
+        route = "/" + match.route.replace("^", "").rstrip("$") if match is not None and match.route else "unmatched"
         HTTP_LATENCY.labels(route, request.method, str(response.status_code)).observe(time.perf_counter() - started)
         return response
 

@@ -20,7 +20,7 @@ def value(data, name, **labels):
     return data.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_metrics_count_requests_and_traces_and_read_state(account, key_client, client):
+def test_metrics_count_requests_and_traces_and_read_state(account, key_client, client, settings):
     before = samples(client)
     ingest = key_client(account, scopes=["ingest"])
     at = datetime.now(timezone.utc).isoformat()
@@ -49,7 +49,8 @@ def test_metrics_count_requests_and_traces_and_read_state(account, key_client, c
         assert value(data, "modelpulse_export_jobs", state=status) == ExportJob.objects.filter(status=status).count()
     assert value(data, "modelpulse_alert_deliveries_failed") == Delivery.objects.filter(status="failed").count()
     assert value(data, "modelpulse_database_up") == 1 and value(data, "modelpulse_redis_up") == 1
-    assert ("modelpulse_celery_queue_depth", (("queue", "celery"),)) in data
+    for queue in settings.JOB_QUEUES:
+        assert ("modelpulse_celery_queue_depth", (("queue", queue),)) in data
 
 
 def test_metrics_token(client, settings, db):
