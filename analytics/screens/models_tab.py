@@ -68,7 +68,7 @@ def latency(sel) -> dict:
     params.update(account=sel.account.pk, start=sel.start, end=sel.end, slices=MAX_POINTS // 2)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT executed_at, response_time_ms, request_id FROM (
+            f"""SELECT executed_at, response_time_ms, request_id, n FROM (
                   SELECT t.executed_at, t.response_time_ms, t.request_id,
                          row_number() OVER w_asc AS lo, row_number() OVER w_desc AS hi,
                          count(*) OVER () AS n
@@ -81,7 +81,11 @@ def latency(sel) -> dict:
                          w_desc AS (PARTITION BY slice ORDER BY response_time_ms DESC, request_id)) x
                 WHERE n <= {MAX_POINTS} OR lo = 1 OR hi = 1 ORDER BY executed_at, request_id""", params)
         rows = cursor.fetchall()
-    return {"kind": "requests", "points": [{"at": at, "latency_ms": ms, "request_id": rid} for at, ms, rid in rows]}
+    # Say how many of how many are drawn: beyond MAX_POINTS only each time slice's fastest and
+    # slowest requests are, so spikes (a 30 s timeout) survive the downsampling.
+    return {"kind": "requests", "total_requests": rows[0][3] if rows else 0, "drawn": len(rows),
+            "downsampled": bool(rows) and rows[0][3] > len(rows),
+            "points": [{"at": at, "latency_ms": ms, "request_id": rid} for at, ms, rid, _ in rows]}
 
 
 def requests(sel, hosted: bool) -> dict:

@@ -53,7 +53,11 @@
     if (l.kind === "requests") {
       const pts = l.points;
       const avg = pts.length ? pts.reduce((a, p) => a + p.latency_ms, 0) / pts.length : null;
-      MP.figures(figs, [["Requests shown", fmt.count(pts.length)], pts.length && ["Average of these", fmt.ms(avg)]]);
+      // Beyond 3,000 requests the server keeps each time slice's fastest and slowest: say so.
+      MP.figures(figs, [[l.downsampled ? `drawn of ${fmt.count(l.total_requests)} requests (fastest and slowest per time slice)` : "Requests shown",
+                         fmt.count(pts.length), "latency_drawn"],
+                        pts.length && [l.downsampled ? "Average of those drawn" : "Average of these", fmt.ms(avg)],
+                        pts.length && ["Slowest", fmt.ms(Math.max(...pts.map((p) => p.latency_ms))), "latency_max"]]);
       MP.chart(slot, {
         type: "line",
         data: { datasets: [MP.line("Latency", pts.map((p) => ({ x: new Date(p.at).getTime(), y: p.latency_ms, id: p.request_id })),

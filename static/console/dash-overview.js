@@ -65,6 +65,13 @@
     }, has);
   }
 
+  // A row opens Performance Analytics on that model over the same range (seed 000).
+  function performanceUrl(model) {
+    const state = MP.url.get();
+    const range = MP.selection(state);
+    return `${window.location.pathname.replace(/overview\/?$/, "")}performance/${MP.query({ ...range, preset: range.preset || "custom", model })}`;
+  }
+
   function models(body) {
     const box = document.querySelector("[data-table=models]");
     const rows = body.rows.slice(0, 7);
@@ -73,8 +80,10 @@
     const table = MP.el("table", { class: "data dense" },
       MP.el("thead", {}, MP.el("tr", {}, MP.el("th", { text: "Model" }), MP.el("th", { class: "num", text: "Requests" }),
                                    MP.el("th", { class: "num", text: "Success" }))),
-      MP.el("tbody", {}, rows.map((r) => MP.el("tr", {},
-        MP.el("td", { class: "primary ellipsis", text: r.model || "—", title: r.model }),
+      MP.el("tbody", {}, rows.map((r) => MP.el("tr", { class: r.model ? "clickable" : "", "data-model": r.model || "",
+                                                     onclick: (event) => { if (r.model && !event.target.closest("a")) window.location.href = performanceUrl(r.model); } },
+        MP.el("td", { class: "primary ellipsis", title: r.model },
+          r.model ? MP.el("a", { href: performanceUrl(r.model), text: r.model, "data-testid": "busiest-model-link" }) : "—"),
         MP.el("td", { class: "num" }, MP.el("div", { class: "bar-cell" },
           MP.el("span", { text: fmt.count(r.total_requests) }),
           MP.el("span", { class: "track" }, MP.el("span", { class: "fill", style: `width:${(100 * r.total_requests / top).toFixed(1)}%` })))),

@@ -316,6 +316,26 @@ def test_latency_points_are_downsampled_keeping_extremes(make_account, client_fo
     points = body["latency"]["points"]
     assert len(points) <= models_tab.MAX_POINTS
     assert max(p["latency_ms"] for p in points) == 99999 and min(p["latency_ms"] for p in points) == 50
+    # The widget says how many of how many it draws.
+    assert (body["latency"]["total_requests"], body["latency"]["drawn"], body["latency"]["downsampled"]) == \
+        (5000, len(points), True)
+    # Every time slice keeps its slowest request: the top of each of 1,500 slices over the day.
+    slices = models_tab.MAX_POINTS // 2
+    slowest, unsure = {}, set()
+    for i, item in enumerate(items):
+        at = 10 * i
+        key = at * slices // 86400
+        if (at * slices) % 86400 == 0:
+            unsure |= {key - 1, key}  # on a slice boundary: float division may place it either side
+        slowest[key] = max(slowest.get(key, 0), item["response_time_ms"])
+    slowest = {k: v for k, v in slowest.items() if k not in unsure}
+    assert len(slowest) > 400
+    drawn = {(datetime.fromisoformat(p["at"].replace("Z", "+00:00")) - base).total_seconds(): p["latency_ms"]
+             for p in points}
+    assert all(v in drawn.values() for v in slowest.values())
+    small = get(client_for(account), "models", tab="external", start="2026-11-12T00:00:00Z",
+                end="2026-11-12T01:00:00Z")["latency"]
+    assert (small["total_requests"], small["drawn"], small["downsampled"]) == (360, 360, False)
 
 
 def test_presets_resolve_in_the_account_timezone(kolkata, client_for):

@@ -80,6 +80,17 @@ def test_overview_kpis_charts_and_live_mode(live_server, page, shot):
     page.clock.fast_forward(65_000)
     page.wait_for_timeout(200)
     assert loaded(page) == runs  # Live off: no more refreshes
+
+    # A row of "Busiest models" opens Performance Analytics on that model, same range (000).
+    first = page.locator("[data-table=models] tbody tr").first
+    model = first.get_attribute("data-model")
+    first.locator("td").nth(2).click()
+    page.wait_for_url("**/a/acme/performance/**")
+    loaded(page)
+    assert query(page)["model"] == model and query(page)["preset"] == "today"
+    assert page.locator("[data-testid=filter-model]").input_value() == model
+    rows = api(page, f"analytics/performance?preset=today&model={model}")["body"]["rows"]
+    assert rows and {r["model"] for r in rows} == {model}
     no_errors(page)
 
 
@@ -163,6 +174,14 @@ def test_model_analytics_tabs_filters_and_expanded_widgets(live_server, page, sh
     assert int(number(page.locator("[data-card=deployed_models] [data-value]").inner_text())) == \
         body["cards"]["deployed_models"]
     assert page.locator("[data-testid=model-cards] .tip").count() == 4
+    # The latency widget says how many requests it draws, of how many.
+    lat = body["latency"]
+    assert int(number(page.locator("[data-testid=widget-latency] [data-figure=latency_drawn] b").inner_text())) == \
+        lat["drawn"] == len(lat["points"])
+    assert lat["total_requests"] == body["requests"]["total_requests"]
+    slowest = max(p["latency_ms"] for p in lat["points"])
+    shown = page.locator("[data-testid=widget-latency] [data-figure=latency_max] b").inner_text()
+    assert number(shown.replace(" s", "")) * (1000 if shown.endswith(" s") else 1) == pytest.approx(slowest, abs=10)
     for key in ("latency", "requests", "scaling"):
         assert chart_points(page, f"[data-chart={key}]") > 0, key
     assert page.locator("[data-widget=tokens]").is_hidden()
