@@ -142,3 +142,36 @@ def test_bad_bodies_and_tenancy(live_server, otel_account):
     post(live_server, other_key, _request([{"gen_ai.request.model": "m1"}]).SerializeToString())
     assert not Trace.objects.for_account(account).exists()
     assert Trace.objects.for_account(other).count() == 1
+
+
+def test_message_text_and_payloads_are_redacted_like_rest(live_server, otel_account):
+    from traces.models import RedactionRule
+
+    account, key = otel_account
+    RedactionRule.objects.create(account=account, kind=RedactionRule.Kind.EMAIL)
+    sent = [{"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+            {"role": "user", "parts": [{"type": "text", "content": "Mail ann@example.com"}]}]
+    received = [{"role": "assistant", "parts": [{"type": "text", "content": "Sent."}], "finish_reason": "stop"}]
+    message = _request([
+        {"gen_ai.request.model": "m1", "gen_ai.input.messages": json.dumps(sent),
+         "gen_ai.output.messages": json.dumps(received)},
+        {"gen_ai.request.model": "m2", "gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": "Hi bob@x.io",
+         "gen_ai.completion.0.role": "assistant", "gen_ai.completion.0.content": "Hello"},
+    ])
+    message.resource_spans[0].scope_spans[0].spans[1].status.code = 2
+    kv = message.resource_spans[0].scope_spans[0].spans[1].attributes.add()
+    kv.key, kv.value.string_value = "error.type", "openai.InternalServerError"
+    assert post(live_server, key, message.SerializeToString()).status_code == 200
+    current, legacy = sorted(Trace.objects.for_account(account), key=lambda t: t.model.name)
+    assert current.input == "Mail [REDACTED:email]" and current.output == "Sent."
+    assert current.request_payload["messages"][1]["parts"][0]["content"] == "Mail [REDACTED:email]"
+    assert current.response_payload == {"messages": received}
+    assert "gen_ai.input.messages" not in current.metadata
+    assert (legacy.input, legacy.output) == ("Hi [REDACTED:email]", "Hello")
+    assert legacy.error_type == "llm_error"
+    account.store_text = False
+    account.save()
+    message.resource_spans[0].scope_spans[0].spans[0].span_id = (9).to_bytes(8, "big")
+    post(live_server, key, message.SerializeToString())
+    kept = Trace.objects.for_account(account).get(request_id__endswith="0000000000000009")
+    assert kept.input is None and kept.request_payload is None

@@ -3,6 +3,7 @@
 Current and older semantic-convention names are both accepted. Spans without any
 `gen_ai.*` attribute are not model calls: they are skipped and counted.
 """
+import json
 from datetime import datetime, timezone
 
 STATUS_ERROR = 2  # opentelemetry.proto.trace.v1.Status.STATUS_CODE_ERROR
@@ -21,9 +22,12 @@ FIRST_OF = {
     "feature": ("app.feature", "modelpulse.feature"),
     "module": ("app.module", "modelpulse.module"),
 }
+# Message text goes to input/output and the payloads (redacted), never to metadata.
+TEXT_KEYS = ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.prompt.", "gen_ai.completion.")
 ERROR_TYPES = [  # (substring of error.type, our error_type) — first match wins
     ("timeout", "timeout"), ("timed out", "timeout"), ("429", "rate_limit"), ("ratelimit", "rate_limit"),
     ("rate_limit", "rate_limit"), ("validation", "validation"), ("invalid", "validation"), ("400", "validation"),
+    ("internalserver", "llm_error"), ("servererror", "llm_error"), ("apistatus", "llm_error"),
     ("connection", "network"), ("network", "network"), ("dns", "network"), ("api", "llm_error"),
     ("llm", "llm_error"), ("500", "llm_error"), ("502", "llm_error"), ("503", "llm_error"),
 ]
@@ -65,6 +69,47 @@ def is_genai(attrs: dict) -> bool:
     return any(key.startswith("gen_ai.") for key in attrs)
 
 
+def _parts_text(message) -> str:
+    """The readable text of one GenAI message: its text parts (or a plain `content`)."""
+    if isinstance(message.get("content"), str):
+        return message["content"]
+    parts = message.get("parts") if isinstance(message.get("parts"), list) else []
+    return "\n".join(str(p["content"]) for p in parts
+                     if isinstance(p, dict) and p.get("type", "text") == "text" and p.get("content") is not None)
+
+
+def genai_messages(attrs: dict, current: str, legacy: str) -> list:
+    """Messages from `gen_ai.input/output.messages` (JSON), else the older indexed attributes."""
+    raw = attrs.get(current)
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = None
+    if isinstance(raw, list):
+        return [m for m in raw if isinstance(m, dict)]
+    messages, index = [], 0
+    while f"{legacy}.{index}.content" in attrs or f"{legacy}.{index}.role" in attrs:
+        messages.append({"role": attrs.get(f"{legacy}.{index}.role") or "",
+                         "content": str(attrs.get(f"{legacy}.{index}.content") or "")})
+        index += 1
+    return messages
+
+
+def _add_text(item: dict, attrs: dict):
+    """input = the last user message, output = the answer; payloads keep every message.
+    Redaction and the account's store-text setting apply at ingestion, as for REST."""
+    sent = genai_messages(attrs, "gen_ai.input.messages", "gen_ai.prompt")
+    received = genai_messages(attrs, "gen_ai.output.messages", "gen_ai.completion")
+    if sent:
+        users = [m for m in sent if m.get("role") == "user"] or sent
+        item["input"] = _parts_text(users[-1])
+        item["request_payload"] = {"messages": sent}
+    if received:
+        item["output"] = "\n".join(_parts_text(m) for m in received)
+        item["response_payload"] = {"messages": received}
+
+
 def span_to_trace(span, resource_attrs: dict, attrs: dict) -> dict:
     """One GenAI span as an ingestion item (validated afterwards like any REST item)."""
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
@@ -98,10 +143,11 @@ def span_to_trace(span, resource_attrs: dict, attrs: dict) -> dict:
         item["cache_hit"] = cache_read > 0
     if item["status"] == "failure":
         item["error_type"] = error_type_of(attrs.get("error.type") or span.status.message)
+    _add_text(item, attrs)
     item["metadata"] = {
         "span_name": span.name,
         "parent_span_id": span.parent_span_id.hex() or None,
-        **{k: v for k, v in attrs.items() if k.startswith("gen_ai.") and isinstance(v, (str, int, float, bool))},
+        **{k: v for k, v in attrs.items() if k.startswith("gen_ai.") and not k.startswith(TEXT_KEYS) and isinstance(v, (str, int, float, bool))},
     }
     return item
 
