@@ -7,3 +7,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import schema  # noqa: F401  (registers the OpenAPI auth schemes)
+        from accounts import signin_throttle  # noqa: F401  (records failed and locked-out sign-ins)

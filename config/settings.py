@@ -47,7 +47,47 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "config.error_views.csrf_failure"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+# Behind TLS, browsers are told to use https only (sent on https responses).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000) if BEHIND_TLS_PROXY else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy: everything the console and the API docs load comes from our own
+# origin, and no page runs inline script. Styles allow 'unsafe-inline': the templates set
+# layout through style attributes (widths of bars, colours of series) and the API docs
+# pages (drf-spectacular's Swagger UI and ReDoc templates) carry inline <style> blocks.
+# blob: workers are ReDoc's search.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one e-mail,
+# or from one client address, sign-in is refused for AXES_COOLOFF_MINUTES. Each failure and
+# each lockout is written to the security log and to the audit log of the user's accounts.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_MINUTES = env.float("AXES_COOLOFF_MINUTES", default=15.0)
+AXES_COOLOFF_TIME = AXES_COOLOFF_MINUTES / 60.0  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "accounts.signin_throttle.client_address"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
 
 INSTALLED_APPS = [
@@ -69,6 +109,7 @@ INSTALLED_APPS = [
     "dashboards",
     "budgets",
     "outbox",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +123,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -238,6 +282,9 @@ EXPORT_CHUNK_ROWS = env.int("EXPORT_CHUNK_ROWS", default=50000)
 EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=168)
 EXPORT_MAX_ACTIVE_PER_CREATOR = env.int("EXPORT_MAX_ACTIVE_PER_CREATOR", default=3)
 
+# Reads through the API (GET/HEAD/OPTIONS): requests per minute per API key (or per signed-in
+# user); 429 with Retry-After past it. 0 turns the limit off.
+API_READ_RATE_LIMIT_PER_MINUTE = env.int("API_READ_RATE_LIMIT_PER_MINUTE", default=600)
 # Ingestion (I6): requests per minute per API key; 0 turns the limit off.
 INGEST_RATE_LIMIT_PER_MINUTE = env.int("INGEST_RATE_LIMIT_PER_MINUTE", default=1200)
 # Ingestion reads its body itself (10 MiB cap checked before reading); elsewhere keep Django's guard.
@@ -249,6 +296,7 @@ REST_FRAMEWORK = {
         "accounts.authentication.CsrfSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.ReadRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "accounts.schema.ModelPulseAutoSchema",
