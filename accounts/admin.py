@@ -36,3 +36,13 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "account", "action", "target_type", "target_id", "actor_user", "actor_key"]
     list_filter = ["action", "account"]
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    # The audit log is append-only: nobody, superusers included, adds, edits or deletes here.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
