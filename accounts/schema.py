@@ -63,6 +63,8 @@ class ModelPulseAutoSchema(AutoSchema):
         codes = dict(SCOPED_ERRORS)
         if self.method in ("POST", "PUT", "PATCH"):
             codes["415"] = "The body's Content-Type is not one this operation reads."
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes["409"] = "The object's state does not allow this (e.g. in use, already done)."
         if getattr(self.view, "rate_limited", False) or self.view.get_throttles():
             codes["429"] = "Rate limited; wait for the seconds in Retry-After."
         if getattr(self.view, "retries_dropped_connection", False):

@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from accounts.errors import ApplicationError
+from accounts.json_io import SURROGATE_REASON, lone_surrogate_path
 from accounts.models import Role
 from accounts.scoping import AccountScopedAPIView, AccountScopedViewSet
 from accounts.services import audit_record
@@ -104,6 +105,9 @@ class FeedbackView(IngestView):
     )
     def post(self, request):
         document = decode_json_body(read_limited_body(request, limit=256 * 1024))
+        field = lone_surrogate_path(document)
+        if field is not None:
+            raise ApplicationError(f"{field}: {SURROGATE_REASON}", {field: [SURROGATE_REASON]})
         try:
             stored, created = feedback_record(self.account, document)
         except ItemError as exc:

@@ -141,9 +141,27 @@ def test_an_unexpected_error_is_a_json_500(rf):
 
 
 @pytest.mark.parametrize("body", [b"\xff\xfe{not utf-8", b'{"name": "a\\u0000b"}', b'{"name": ["x"]}',
-                                  b"[1, 2]", b"null", b'{"name": "' + b"x" * 5000 + b'"}'])
+                                  b'{"name": "\\ud800"}', b'{"name": "ok", "model_type": "\\udfff"}', b"[1, 2]",
+                                  b"null", b'{"name": "' + b"x" * 5000 + b'"}'])
 def test_nasty_bodies_are_4xx_with_a_reason(body, account, member_of, session_client):
     client = session_client(account.memberships.get(role="owner").user, account)
     response = client.generic("POST", "/api/v1/models", body, content_type="application/json")
     assert 400 <= response.status_code < 500, (body[:40], response.status_code)
     assert response.json()["message"]
+
+
+def test_a_lone_surrogate_is_named_never_a_500(account, member_of, session_client, key_client):
+    client = session_client(account.memberships.get(role="owner").user, account)
+    response = client.generic("POST", "/api/v1/models", b'{"name": "m", "model_type": "\\ud800"}',
+                              content_type="application/json")
+    assert response.status_code == 400 and "surrogate" in response.json()["errors"]["model_type"][0]
+    feedback = key_client(account, ["ingest"]).generic("POST", "/api/v1/feedback",
+                                                       b'{"request_id": "r1", "comment": "\\udc00"}',
+                                                       content_type="application/json")
+    assert feedback.status_code == 400 and "comment" in feedback.json()["errors"]
+
+
+def test_the_renderer_escapes_what_utf8_cannot_encode():
+    from accounts.json_io import SafeJSONRenderer
+
+    assert json.loads(SafeJSONRenderer().render({"detail": "bad \ud800 value"})) == {"detail": "bad \ud800 value"}

@@ -13,6 +13,7 @@ from rest_framework.reverse import reverse
 
 from accounts.errors import ApplicationError
 from accounts.models import Role
+from accounts.json_io import SafeJSONRenderer
 from accounts.scoping import AccountScopedViewSet
 from traces.exports import services
 from traces.exports.selectors import export_creator_label, export_jobs_visible, export_progress
@@ -113,7 +114,7 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Account
     @extend_schema(operation_id="exports_download",
                    responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, "application/x-ndjson"): OpenApiTypes.BINARY,
                               404: ERROR_BODY, 409: ERROR_BODY, 410: ERROR_BODY})
-    @action(detail=True, methods=["get"], renderer_classes=[renderers.JSONRenderer, DownloadRenderer])
+    @action(detail=True, methods=["get"], renderer_classes=[SafeJSONRenderer, DownloadRenderer])
     def download(self, request, pk=None):
         return export_file_response(self.account, self.actor, self.get_object())
 
