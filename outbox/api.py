@@ -1,15 +1,15 @@
 """GET /api/v1/outbox: what the local outbox received for the account (read scope; admins in a session)."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, mixins, permissions, serializers
-from rest_framework.pagination import LimitOffsetPagination
 
 from accounts.models import Role
+from accounts.pagination import CappedLimitOffsetPagination
 from accounts.scoping import AccountScopedViewSet
 from outbox.models import OutboxMessage
 from outbox.selectors import message_bodies, message_html_inline, message_parts
 
 
-class OutboxPagination(LimitOffsetPagination):
+class OutboxPagination(CappedLimitOffsetPagination):
     default_limit = 50
     max_limit = 200
 
