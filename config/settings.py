@@ -299,6 +299,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.ReadRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["accounts.json_io.SafeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["accounts.json_io.TextJSONParser"],
+    "DEFAULT_METADATA_CLASS": "accounts.metadata.ApiMetadata",
     "DEFAULT_SCHEMA_CLASS": "accounts.schema.ModelPulseAutoSchema",
     "EXCEPTION_HANDLER": "accounts.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "accounts.pagination.CappedLimitOffsetPagination",

@@ -92,9 +92,9 @@ def callers(account):
     browser = Client()
     browser.force_login(owner)
     csrf = "f" * 32  # a valid unmasked token: the cookie and the header must only agree
-    session = {"Cookie": f"sessionid={browser.cookies['sessionid'].value}; csrftoken={csrf}",
-               "X-CSRFToken": csrf, "X-Account": account.slug}
-    return {"key": {"Authorization": f"Bearer {plaintext}"}, "session": session}
+    session = {"headers": {"X-CSRFToken": csrf, "X-Account": account.slug},
+               "cookies": {"sessionid": browser.cookies["sessionid"].value, "csrftoken": csrf}}
+    return {"key": {"headers": {"Authorization": f"Bearer {plaintext}"}}, "session": session}
 
 
 @pytest.fixture
@@ -119,6 +119,8 @@ def _aim_at_real_object(case, world):
           suppress_health_check=list(HealthCheck))
 def test_every_operation_keeps_its_contract(case, callers, world):
     _aim_at_real_object(case, world)
-    for headers in callers.values():
-        response = case.call(headers=headers)
-        case.validate_response(response, checks=CHECKS, additional_checks=[error_body_is_json], headers=headers)
+    for caller in callers.values():
+        response = case.call(**caller)
+        assert response.status_code != 401, f"the fuzz caller is not signed in: {response.text[:200]}"
+        case.validate_response(response, checks=CHECKS, additional_checks=[error_body_is_json],
+                               headers=caller["headers"])
