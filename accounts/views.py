@@ -73,6 +73,9 @@ class SetPasswordView(PasswordResetConfirmView):
     """The one-time link of an invitation: set a password and go straight into the console."""
 
     post_reset_login = True
+    # Sign-in throttling adds a second authentication backend; the new password was just set
+    # through the model backend, so the session is bound to it.
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
     success_url = reverse_lazy("home")
 
     def get_form(self, form_class=None):

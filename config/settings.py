@@ -72,7 +72,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
-        "frame-ancestors": ["'none'"],
+        # 'self': the console frames its own report previews and mail bodies; no other
+        # origin may frame any page.
+        "frame-ancestors": ["'self'"],
     },
 }
 

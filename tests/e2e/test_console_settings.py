@@ -89,7 +89,7 @@ def test_console_journey(live_server, browser, page, shot):
     assert page.locator("[data-testid=role]").inner_text() == "owner"
     # Every page of the sidebar exists: all of them are links, none is muted.
     assert page.locator(".sidebar a.nav-item", has_text="Settings").count() == 1
-    assert page.locator(".sidebar a.nav-item").count() == 10
+    assert page.locator(".sidebar a.nav-item").count() == 11  # Budgets included
     assert page.locator(".sidebar span.nav-item.unavailable").count() == 0
 
     # Timezone and retention.
@@ -117,7 +117,7 @@ def test_console_journey(live_server, browser, page, shot):
     key = ApiKey.objects.for_account(acme).get(name="production ingest")
     assert value.startswith(key.prefix + "_") and key.scopes == ["ingest", "read"]
     page.click("[data-copy='#new-key-value']")
-    page.wait_for_function("document.querySelector(\"[data-copy='#new-key-value']\").dataset.copied === '1'")
+    page.wait_for_function("() => document.querySelector(\"[data-copy='#new-key-value']\").dataset.copied === '1'")
     assert page.evaluate("navigator.clipboard.readText()") == value
     page.mouse.move(0, 0)
     shot(page, "api-keys")

@@ -131,7 +131,7 @@ def test_a_member_creates_reopens_edits_reorders_and_deletes_a_dashboard(live_se
     page.goto(f"{live_server.url}/a/acme/dashboards/")
     card = page.locator(f"[data-board='{board.pk}']")
     card.locator("[data-move='-1']").click()
-    page.wait_for_function("document.querySelector('[data-testid=dashboard-list]').dataset.saved")
+    page.wait_for_function("() => document.querySelector('[data-testid=dashboard-list]').dataset.saved")
     page.reload()
     assert page.locator("[data-testid=board-link]").all_inner_texts() == \
         ["Executive", "Performance", "Cost", "Support costs", "Quality"]
@@ -139,7 +139,7 @@ def test_a_member_creates_reopens_edits_reorders_and_deletes_a_dashboard(live_se
     # Delete it.
     page.once("dialog", lambda d: d.accept())
     page.locator(f"[data-board='{board.pk}'] [data-testid=board-delete]").click()
-    page.wait_for_function(f"!document.querySelector('[data-board=\"{board.pk}\"]')")
+    page.wait_for_function(f"() => !document.querySelector('[data-board=\"{board.pk}\"]')")
     assert not Dashboard.objects.filter(pk=board.pk).exists()
     no_errors(page)
 

@@ -133,7 +133,7 @@ def test_performance_table_sorts_filters_and_opens_a_row(live_server, page, shot
     # A row opens its detail: request trend, token consumption, latency analysis.
     page.locator("[data-testid=performance-table] tbody tr", has_text="Chatbot").first.click()
     page.wait_for_selector("[data-testid=detail]:not([hidden])")
-    page.wait_for_function("document.querySelector('[data-chart=latency] canvas') !== null")
+    page.wait_for_function("() => document.querySelector('[data-chart=latency] canvas') !== null")
     assert query(page)["row_feature"] == "Chatbot" and query(page)["row_model"] == "gpt-4o"
     assert "gpt-4o · Chatbot" in page.locator("[data-detail-title]").inner_text()
     for key in ("trend", "tokens", "latency"):
@@ -203,13 +203,13 @@ def test_model_analytics_tabs_filters_and_expanded_widgets(live_server, page, sh
     main_total = page.locator("[data-testid=widget-requests] [data-figure=total_requests] b").inner_text()
     page.locator("[data-expand=requests]").click()
     dialog = page.locator("[data-testid=expand-dialog]")
-    page.wait_for_function("Number(document.querySelector('[data-expand-dialog]').dataset.loaded || 0) >= 1")
+    page.wait_for_function("() => Number(document.querySelector('[data-expand-dialog]').dataset.loaded || 0) >= 1")
     assert dialog.is_visible()
     assert page.locator("[data-testid=expand-model]").input_value() == str(llama["id"])
     assert chart_points(page, "[data-chart=expanded]") > 0
     page.select_option("[data-testid=expand-preset]", "today")
     page.select_option("[data-testid=expand-model]", "")
-    page.wait_for_function("Number(document.querySelector('[data-expand-dialog]').dataset.loaded || 0) >= 3")
+    page.wait_for_function("() => Number(document.querySelector('[data-expand-dialog]').dataset.loaded || 0) >= 3")
     today = api(page, "analytics/models?preset=today&tab=fine_tuned")["body"]
     figure = dialog.locator("[data-figure=total_requests] b").inner_text()
     assert int(number(figure)) == today["requests"]["total_requests"]
@@ -313,14 +313,14 @@ def test_production_compare_cohorts_and_live(live_server, page, shot):
 
     # Cohorts: new vs returning users.
     page.locator("[data-by=users]").click()
-    page.wait_for_function("document.querySelector('[data-by=users]').getAttribute('aria-pressed') === 'true'")
+    page.wait_for_function("() => document.querySelector('[data-by=users]').getAttribute('aria-pressed') === 'true'")
     page.wait_for_selector("[data-testid=cohorts-table] td[data-col=cohort]")
     cohorts = api(page, "analytics/cohorts?preset=last_7d&by=users")["body"]["cohorts"]
     shown = {r: int(number(t)) for r, t in zip(page.locator("[data-testid=cohorts-table] td[data-col=cohort]").all_inner_texts(),
                                                page.locator("[data-testid=cohorts-table] td[data-col=users]").all_inner_texts())}
     assert shown == {("New users" if c["cohort"] == "new" else "Returning users"): c["users"] for c in cohorts if c["users"]}
     page.locator("[data-by=feature]").click()
-    page.wait_for_function("document.querySelectorAll('[data-testid=cohorts-table] tbody tr').length === 6")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=cohorts-table] tbody tr').length === 6")
     page.locator("[data-testid=compare-card]").scroll_into_view_if_needed()
     page.evaluate("window.scrollBy(0, document.querySelector('[data-testid=compare-card]').getBoundingClientRect().top - 80)")
     shot(page, "dashboard-production-compare")

@@ -66,7 +66,7 @@ def test_failures_latency_breakdown_and_alerts_on_production(live_server, page, 
     shot(page, "production-breakdowns")
     page.select_option("[data-testid=filter-prompt]", "support-answer")
     loaded(page, 2)
-    page.wait_for_function("document.querySelectorAll('[data-testid=alert-items] li').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=alert-items] li').length === 2")
     assert page.locator("[data-testid=alert-items] li strong").all_inner_texts() == ["Checkout error rate", "p95 latency"]
     narrowed = api(page, f"analytics/alerts?{shown_period(page)}&prompt=support-answer")["body"]
     assert [e["rule"] for e in narrowed["events"]] == ["Checkout error rate", "p95 latency"]
@@ -81,7 +81,7 @@ def test_trace_detail_shows_its_latency_breakdown(live_server, page, shot):
     sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/a/acme/traces/")
     page.select_option("#tx-model", "support-llama-ft")
-    page.wait_for_function("!document.querySelector('#tx-rows .tx-loading') && document.querySelector('#tx-rows tr[data-request-id]')")
+    page.wait_for_function("() => !document.querySelector('#tx-rows .tx-loading') && document.querySelector('#tx-rows tr[data-request-id]')")
     row = page.locator("#tx-rows tr[data-request-id]").first
     request_id = row.get_attribute("data-request-id")
     row.click()

@@ -97,7 +97,7 @@ def visible_ids(page):
 
 
 def wait_rows(page):
-    page.wait_for_function("!document.querySelector('#tx-rows .tx-loading')")
+    page.wait_for_function("() => !document.querySelector('#tx-rows .tx-loading')")
 
 
 def test_traces_journey(live_server, page, shot, worker):
@@ -119,7 +119,7 @@ def test_traces_journey(live_server, page, shot, worker):
     assert page.locator("#tx-time-label").inner_text() == "Last 30 Days"
     page.select_option("#tx-model", "support-llama-ft")
     wait_rows(page)
-    page.wait_for_function("document.querySelector('#tx-total').textContent !== '—'")
+    page.wait_for_function("() => document.querySelector('#tx-total').textContent !== '—'")
     assert page.locator("#tx-total").inner_text() == f"{len(in_range):,}"
     assert page.locator("#tx-credits-card").is_visible()
     assert visible_ids(page) == [i["request_id"] for i in in_range[:50]]
@@ -202,7 +202,7 @@ def test_traces_journey(live_server, page, shot, worker):
     shown = page.locator("[data-testid=detail-input]").inner_text()
     assert f'"model": "support-llama-ft:{detail["version"]}"' in shown and '"temperature": 0.2' in shown
     page.click("[data-testid=copy-input]")
-    page.wait_for_function("document.querySelector('[data-testid=copy-input]').dataset.copied === '1'")
+    page.wait_for_function("() => document.querySelector('[data-testid=copy-input]').dataset.copied === '1'")
     assert '"temperature": 0.2' in page.evaluate("navigator.clipboard.readText()")
     page.mouse.move(0, 0)
     shot(page, "traces-detail")
@@ -243,7 +243,7 @@ def test_traces_journey(live_server, page, shot, worker):
     # External models: no hosting credits, no deployment version column.
     page.select_option("#tx-model", "gpt-4o")
     wait_rows(page)
-    page.wait_for_function("document.querySelector('#tx-credits-card').hidden")
+    page.wait_for_function("() => document.querySelector('#tx-credits-card').hidden")
     assert "Deployment Version" not in page.locator("#tx-head").text_content()
     # The only failed request is the refused response time above.
     assert [e for e in page.console_errors if "status of 400" not in e] == []

@@ -388,7 +388,13 @@ def _plan_of_the_page(api, params):
     page = [q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]
             and "traces_trace" in q["sql"]]
     assert len(page) == 1, [q["sql"][:120] for q in queries.captured_queries]
-    with connection.cursor() as cur:
+    from django.db import transaction
+
+    from traces.explorer.query import PAGE_PLANNER_SETTINGS
+
+    with transaction.atomic(), connection.cursor() as cur:
+        if "MATERIALIZED" not in page[0]:
+            cur.execute(PAGE_PLANNER_SETTINGS)
         cur.execute("EXPLAIN (FORMAT JSON) " + page[0])
         plan = cur.fetchone()[0]
     return plan[0]["Plan"] if isinstance(plan, list) else __import__("json").loads(plan)[0]["Plan"]

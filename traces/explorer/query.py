@@ -9,7 +9,7 @@ import binascii
 import json
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
@@ -160,6 +160,13 @@ def page_sql(where: str, order: str, one: bool = False) -> str:
     return f"SELECT {LIST_SQL_FIELDS} FROM {source} t{REGISTRY_JOINS}ORDER BY {ordering}"
 
 
+# The page is read with sorting priced out: the only ordered way left is the walk of an
+# account-led index under the LIMIT. With statistics taken before a bulk load the planner
+# believes the account holds one row, and would otherwise fetch all its rows through any
+# account-led index (the request-id one, say) and sort them.
+PAGE_PLANNER_SETTINGS = "SET LOCAL enable_sort = off"
+
+
 def _is_request_id(account, search: str) -> bool:
     with connection.cursor() as cur:
         cur.execute("SELECT 1 FROM traces_trace WHERE account_id = %s AND request_id = %s", [account.pk, search])
@@ -186,8 +193,11 @@ def trace_page(q: ExplorerQuery, *, cursor: str | None = None, size: int = DEFAU
         where += f" AND (t.executed_at, t.id) {'<' if descending else '>'} (%(b_at)s, %(b_id)s)"
     order = "DESC" if descending else "ASC"
     params["limit"] = size + 1
-    with connection.cursor() as cur:
-        cur.execute(page_sql(where, order, one=REQUEST_ID_SEARCH in where), params)
+    one = REQUEST_ID_SEARCH in where
+    with transaction.atomic(), connection.cursor() as cur:
+        if not one:
+            cur.execute(PAGE_PLANNER_SETTINGS)
+        cur.execute(page_sql(where, order, one=one), params)
         rows = [_row(r) for r in cur.fetchall()]
     more = len(rows) > size
     rows = rows[:size]
