@@ -57,6 +57,7 @@ from django.db import connection  # noqa: E402
 
 from accounts.models import Role  # noqa: E402
 from traces.explorer.filters import format_duration, parse_duration  # noqa: E402
+from traces.explorer.query import page_cursor  # noqa: E402
 from traces.models import Trace  # noqa: E402
 
 URL = "/api/v1/traces"
@@ -388,13 +389,8 @@ def _plan_of_the_page(api, params):
     page = [q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]
             and "traces_trace" in q["sql"]]
     assert len(page) == 1, [q["sql"][:120] for q in queries.captured_queries]
-    from django.db import transaction
-
-    from traces.explorer.query import PAGE_PLANNER_SETTINGS
-
-    with transaction.atomic(), connection.cursor() as cur:
-        if "MATERIALIZED" not in page[0]:
-            cur.execute(PAGE_PLANNER_SETTINGS)
+    # Explained under the settings the product reads the page with.
+    with page_cursor(one="MATERIALIZED" in page[0]) as cur:
         cur.execute("EXPLAIN (FORMAT JSON) " + page[0])
         plan = cur.fetchone()[0]
     return plan[0]["Plan"] if isinstance(plan, list) else __import__("json").loads(plan)[0]["Plan"]

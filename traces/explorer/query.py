@@ -7,6 +7,7 @@ starts from an index that leads with account_id.
 import base64
 import binascii
 import json
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -167,6 +168,16 @@ def page_sql(where: str, order: str, one: bool = False) -> str:
 PAGE_PLANNER_SETTINGS = "SET LOCAL enable_sort = off"
 
 
+@contextmanager
+def page_cursor(one: bool):
+    """A cursor for the page statement of page_sql(one=...), with the planner settings it is
+    read under (a search for one request id sorts its few rows, so it keeps sorting)."""
+    with transaction.atomic(), connection.cursor() as cur:
+        if not one:
+            cur.execute(PAGE_PLANNER_SETTINGS)
+        yield cur
+
+
 def _is_request_id(account, search: str) -> bool:
     with connection.cursor() as cur:
         cur.execute("SELECT 1 FROM traces_trace WHERE account_id = %s AND request_id = %s", [account.pk, search])
@@ -194,9 +205,7 @@ def trace_page(q: ExplorerQuery, *, cursor: str | None = None, size: int = DEFAU
     order = "DESC" if descending else "ASC"
     params["limit"] = size + 1
     one = REQUEST_ID_SEARCH in where
-    with transaction.atomic(), connection.cursor() as cur:
-        if not one:
-            cur.execute(PAGE_PLANNER_SETTINGS)
+    with page_cursor(one) as cur:
         cur.execute(page_sql(where, order, one=one), params)
         rows = [_row(r) for r in cur.fetchall()]
     more = len(rows) > size
