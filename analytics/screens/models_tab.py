@@ -6,13 +6,18 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Q, Sum
 
-from analytics.selectors import metrics_summary, metrics_timeseries
+from analytics.selectors import metrics_timeseries
 from analytics.selectors.metrics import selection_where
 from models_registry.models import Connection, CreditCharge, Deployment, DeploymentVersion, FineTuneJob, Model
 from models_registry.services import account_deployment_credits, replica_series
 
 TABS = ("fine_tuned", "open_source", "external")
 MAX_POINTS = 3000  # per-request latency points, downsampled beyond this
+# Beyond this many requests in the selection, per-request points would mean reading and
+# ranking every raw row of the range on each call (seconds for a busy account's week):
+# the widget then draws each hour's fastest, average and slowest request from the hourly
+# rollups, so spikes still show and the call costs the same at any traffic.
+RAW_LIMIT = 10_000
 
 
 def cards(account, start, end) -> dict:
@@ -56,14 +61,20 @@ def options(account, tab) -> dict:
     }
 
 
-def latency(sel) -> dict:
+def latency(sel, total: int, series) -> dict:
     """Per-request points for up to 7 days (min and max kept per time slice beyond MAX_POINTS),
-    the daily average latency beyond."""
+    each hour's range beyond RAW_LIMIT requests, the daily average latency beyond 7 days."""
     if sel.end - sel.start > timedelta(days=7):
         series = metrics_timeseries(sel, "day", sketches=False, users=False)
         return {"kind": "daily_average", "points": [
             {"period": p["period"], "avg_latency_ms": p["avg_latency_ms"], "requests": p["total_requests"]}
             for p in series["points"]]}
+    if total > RAW_LIMIT:
+        if series["granularity"] != "hour":
+            series = metrics_timeseries(sel, "hour", sketches=False, users=False)
+        return {"kind": "hourly_range", "total_requests": total, "points": [
+            {"period": p["period"], "min_latency_ms": p["min_latency_ms"], "avg_latency_ms": p["avg_latency_ms"],
+             "max_latency_ms": p["max_latency_ms"], "requests": p["total_requests"]} for p in series["points"]]}
     where, params = selection_where(sel)
     params.update(account=sel.account.pk, start=sel.start, end=sel.end, slices=MAX_POINTS // 2)
     with connection.cursor() as cursor:
@@ -88,20 +99,25 @@ def latency(sel) -> dict:
             "points": [{"at": at, "latency_ms": ms, "request_id": rid} for at, ms, rid, _ in rows]}
 
 
-def requests(sel, hosted: bool) -> dict:
-    series = metrics_timeseries(sel, sketches=False, users=False)
-    summary = metrics_summary(sel, sketches=False, users=False)
+def _totals(series) -> dict:
+    """The selection's totals as the sum of its periods (they tile the range exactly), so the
+    widgets need not read the range's edges a second time."""
+    keys = ("total_requests", "successful_requests", "failed_requests", "input_tokens", "output_tokens")
+    return {k: sum(p[k] for p in series["points"]) for k in keys}
+
+
+def requests(sel, hosted: bool, series, totals) -> dict:
     body = {
         "granularity": series["granularity"],
         "points": [{"period": p["period"], "successful": p["successful_requests"], "failed": p["failed_requests"]}
                    for p in series["points"]],
-        "total_requests": summary["total_requests"], "successful_requests": summary["successful_requests"],
-        "failed_requests": summary["failed_requests"],
+        "total_requests": totals["total_requests"], "successful_requests": totals["successful_requests"],
+        "failed_requests": totals["failed_requests"],
     }
     if hosted:
         credits = _deployment_credits(sel)
         body["total_credits"] = str(credits)
-        n = summary["total_requests"]
+        n = totals["total_requests"]
         body["avg_credits_per_request"] = str((credits / n).quantize(Decimal("0.000001"))) if n else None
     return body
 
@@ -148,23 +164,25 @@ def scaling(sel) -> dict:
     return {"show_max_replicas": single_day, "deployments": out}
 
 
-def tokens(sel) -> dict:
-    series = metrics_timeseries(sel, sketches=False, users=False)
-    summary = metrics_summary(sel, sketches=False, users=False)
+def tokens(series, totals) -> dict:
     return {"granularity": series["granularity"],
             "points": [{"period": p["period"], "input_tokens": p["input_tokens"], "output_tokens": p["output_tokens"]}
                        for p in series["points"]],
-            "input_tokens": summary["input_tokens"], "output_tokens": summary["output_tokens"],
-            "total_tokens": summary["total_tokens"]}
+            "input_tokens": totals["input_tokens"], "output_tokens": totals["output_tokens"],
+            "total_tokens": totals["input_tokens"] + totals["output_tokens"]}
 
 
 def model_analytics(sel, tab: str) -> dict:
     scoped = replace(sel, filters={**sel.filters, "model_type": tab})
     hosted = tab != "external"
+    # One series serves the requests and tokens widgets (and the latency one when hourly).
+    series = metrics_timeseries(scoped, sketches=False, users=False)
+    totals = _totals(series)
     body = {"tab": tab, "cards": cards(sel.account, sel.start, sel.end), "options": options(sel.account, tab),
-            "latency": latency(scoped), "requests": requests(scoped, hosted)}
+            "latency": latency(scoped, totals["total_requests"], series),
+            "requests": requests(scoped, hosted, series, totals)}
     if hosted:
         body["scaling"] = scaling(scoped)
     else:
-        body["tokens"] = tokens(scoped)
+        body["tokens"] = tokens(series, totals)
     return body

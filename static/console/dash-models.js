@@ -71,6 +71,29 @@
           scales: { x: MP.timeAxis(t0, t1), y: MP.axis(fmt.ms, { title: { display: true, text: "Latency (ms)" } }) },
         },
       }, pts.length > 0);
+    } else if (l.kind === "hourly_range") {
+      // A busy selection: each hour's fastest, average and slowest request, from the rollups.
+      const pts = l.points;
+      const x = (p) => new Date(p.period).getTime();
+      MP.figures(figs, [[`hours drawn of ${fmt.count(l.total_requests)} requests (fastest, average and slowest per hour)`,
+                         fmt.count(pts.length), "latency_drawn"],
+                        pts.length && ["Slowest", fmt.ms(Math.max(...pts.map((p) => p.max_latency_ms))), "latency_max"]]);
+      MP.chart(slot, {
+        type: "line",
+        data: { datasets: [
+          MP.line("Slowest", pts.map((p) => ({ x: x(p), y: p.max_latency_ms, n: p.requests })), COLORS.bad, { borderWidth: 1.2, pointRadius: 0, tension: 0 }),
+          MP.line("Average", pts.map((p) => ({ x: x(p), y: p.avg_latency_ms, n: p.requests })), COLORS.blue, { borderWidth: 1.2, pointRadius: 0, tension: 0 }),
+          MP.line("Fastest", pts.map((p) => ({ x: x(p), y: p.min_latency_ms, n: p.requests })), COLORS.ok, { borderWidth: 1.2, pointRadius: 0, tension: 0 }),
+        ] },
+        options: {
+          interaction: { mode: "index", intersect: false },
+          plugins: { tooltip: { callbacks: {
+            title: (items) => `Hour from ${fmt.dateTimeS(new Date(items[0].raw.x))}`,
+            label: (c) => ` ${c.dataset.label} ${fmt.ms(c.raw.y)}`, footer: (items) => `${fmt.count(items[0].raw.n)} requests`,
+          } } },
+          scales: { x: MP.timeAxis(t0, t1), y: MP.axis(fmt.ms, { title: { display: true, text: "Latency (ms)" } }) },
+        },
+      }, pts.length > 0);
     } else {
       const pts = l.points;
       const n = pts.reduce((a, p) => a + p.requests, 0);

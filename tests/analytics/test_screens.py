@@ -338,6 +338,42 @@ def test_latency_points_are_downsampled_keeping_extremes(make_account, client_fo
     assert (small["total_requests"], small["drawn"], small["downsampled"]) == (360, 360, False)
 
 
+@pytest.mark.parametrize("start,end,filters", [
+    ("2026-11-12T03:17:00Z", "2026-11-13T20:41:00Z", {}),  # cuts hours and Kolkata's half-hours
+    ("2026-11-11T18:30:00Z", "2026-11-14T18:30:00Z", {"model": "b"}),  # whole local days
+])
+def test_busy_selection_draws_each_hours_fastest_average_and_slowest(kolkata, client_for, monkeypatch, start,
+                                                                     end, filters):
+    """Past RAW_LIMIT requests the widget reads the hourly rollups instead of every raw row:
+    each local hour's min, average and max equal the raw rows' of that hour in the range."""
+    from analytics.screens import models_tab
+    base = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
+    items = [{"request_id": f"h{i}", "executed_at": (base + timedelta(seconds=97 * i)).isoformat(),
+              "model": "ab"[i % 2], "status": "success", "response_time_ms": 40 + (i * 7919) % 3000 + (i % 13) / 8}
+             for i in range(4000)]
+    items[1500]["response_time_ms"] = 61000.5  # a spike survives as its hour's max
+    assert not trace_ingest_batch(kolkata, items, now=base + timedelta(days=6)).errors
+    roll_all()
+    monkeypatch.setattr(models_tab, "RAW_LIMIT", 500)
+    s, e = datetime.fromisoformat(start.replace("Z", "+00:00")), datetime.fromisoformat(end.replace("Z", "+00:00"))
+    body = get(client_for(kolkata), "models", tab="external", start=start, end=end, **filters)["latency"]
+    rows = [r for r in raw(kolkata, s, e, **filters) if r["model__name"] != "llama-ft"]  # the external tab
+    assert body["kind"] == "hourly_range" and body["total_requests"] == len(rows) > 500
+    tz = ZoneInfo("Asia/Kolkata")
+    hours = defaultdict(list)
+    for r in rows:
+        hours[r["executed_at"].astimezone(tz).replace(minute=0, second=0, microsecond=0)].append(r["response_time_ms"])
+    got = {datetime.fromisoformat(p["period"]).astimezone(tz): p for p in body["points"]}
+    assert set(got) == set(hours)
+    for hour, values in hours.items():
+        point = got[hour]
+        assert point["requests"] == len(values)
+        assert (point["min_latency_ms"], point["max_latency_ms"]) == (min(values), max(values))
+        assert math.isclose(point["avg_latency_ms"], statistics.fmean(values), rel_tol=1e-9)
+    if not filters:
+        assert max(p["max_latency_ms"] for p in body["points"]) == 61000.5
+
+
 def test_presets_resolve_in_the_account_timezone(kolkata, client_for):
     client = client_for(kolkata)
     body = client.get("/api/v1/metrics", {"preset": "yesterday"}).json()

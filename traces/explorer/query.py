@@ -26,6 +26,7 @@ ID_COLUMNS = {"model_id", "deployment_id", "version_id", "connection_id"}
 LIST_TEXT = 500  # characters of input/output in table rows; the detail has the whole text
 DEFAULT_PAGE, MAX_PAGE = 50, 500
 REQUEST_ID_SEARCH = "t.request_id = %(search)s"
+REQUEST_ID_KEY = "t.account_id = %(account)s AND t.request_id = %(search)s"
 
 JOINS = """
 FROM traces_trace t
@@ -154,8 +155,11 @@ def page_sql(where: str, order: str, one: bool = False) -> str:
     through the unique index, rather than by walking the time index until it turns up."""
     ordering = f"t.executed_at {order}, t.id {order}"
     if one:
-        source = (f"(WITH found AS MATERIALIZED (SELECT {PAGE_COLUMNS} FROM traces_trace t WHERE {where}) "
-                  f"SELECT * FROM found t ORDER BY {ordering} LIMIT %(limit)s)")
+        # The unique key alone finds the row; the rest of the WHERE (range, filters, cursor)
+        # is applied to it afterwards, so stale statistics cannot send the lookup down the
+        # time index (half a second at 1M right after a bulk load).
+        source = (f"(WITH found AS MATERIALIZED (SELECT * FROM traces_trace t WHERE {REQUEST_ID_KEY}) "
+                  f"SELECT {PAGE_COLUMNS} FROM found t WHERE {where} ORDER BY {ordering} LIMIT %(limit)s)")
     else:
         source = f"(SELECT {PAGE_COLUMNS} FROM traces_trace t WHERE {where} ORDER BY {ordering} LIMIT %(limit)s)"
     return f"SELECT {LIST_SQL_FIELDS} FROM {source} t{REGISTRY_JOINS}ORDER BY {ordering}"
