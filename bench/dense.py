@@ -236,9 +236,13 @@ def main():
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers and rollup processes")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--reads-only", action="store_true",
+                        help="time the explorer and screens on the account a previous run loaded, loading nothing")
     args = parser.parse_args()
     n = 10_000_000 if args.big else args.traces
     prepare_environment()
+    if args.reads_only:
+        return reads_only(args)
     from django.db import connection
 
     from accounts.models import Account
@@ -306,8 +310,40 @@ def main():
     ]
     for (label, times), (_, after) in zip(explorer, explorer_after):
         lines.append(f"  {label:<28} {statistics.median(times) * 1000:8.1f} {statistics.median(after) * 1000:12.1f}")
-    names = [r for r, _ in ranges(now, account.tzinfo)]
-    lines.append(f"screens: median of {args.repeat}, ms (× same call on whole days); targets ≤ 50 ms and ≤ 3 ×")
+    lines += screen_lines(screens, now, account.tzinfo, args.repeat)
+    report(lines)
+
+
+def reads_only(args):
+    """The read half of a run, on the account a previous run left in the bench database."""
+    from accounts.models import Account
+    from accounts.services import Actor, api_key_create
+    from traces.models import Trace
+
+    account = Account.objects.get(slug="dense")
+    _, read_key = api_key_create(account, Actor.system(), scopes=["read"])
+    n = Trace.objects.filter(account=account).count()
+    lines = [f"reads only, on the account a previous run loaded: {n:,} traces, {TZ}; {args.workers} gunicorn "
+             f"workers, {os.cpu_count()} CPUs",
+             "explorer, median ms (target ≤ 50)"]
+    proc, port = serve(args.workers)
+    try:
+        reader = Reader(port, read_key)
+        for label, times in explorer_reads(reader, args.repeat):
+            lines.append(f"  {label:<28} {statistics.median(times) * 1000:8.1f}")
+        now = datetime.now(timezone.utc)
+        screens = time_screens(reader, now, account.tzinfo, args.repeat)
+    finally:
+        proc.terminate()
+        proc.wait()
+    lines += screen_lines(screens, now, account.tzinfo, args.repeat)
+    report(lines)
+
+
+def screen_lines(screens, now, tzinfo, repeat):
+    lines = []
+    names = [r for r, _ in ranges(now, tzinfo)]
+    lines.append(f"screens: median of {repeat}, ms (× same call on whole days); targets ≤ 50 ms and ≤ 3 ×")
     lines.append(f"{'call':<18} {'filters':<14}" + "".join(f"{r[:16]:>22}" for r in names))
     worst = 0.0
     for name, _, _ in ENDPOINTS:
@@ -321,6 +357,10 @@ def main():
             lines.append(f"{name:<18} {fname:<14}" + "".join(f"{c:>22}" for c in cells))
     slowest = max(screens.values())
     lines.append(f"worst ratio {worst:.2f} ×, slowest call {slowest * 1000:.1f} ms")
+    return lines
+
+
+def report(lines):
     print("\n".join(lines))
     command = "python bench/dense.py " + " ".join(sys.argv[1:])
     with open(ROOT / "bench" / "RESULTS.md", "a") as results:
