@@ -100,9 +100,12 @@ def raw_aggregate_sql(bucket_sql: str, extra_where: str = "", dims=DIMS, sketche
         FROM base GROUP BY 1, 2) y
     GROUP BY gid
 )"""
+    # Without dimensions the bucket itself identifies the group: numbering the groups would
+    # sort every row of the edges for nothing.
+    gid = f"dense_rank() OVER (ORDER BY {bucket_sql}{order_dims})" if dims else bucket_sql
     return f"""
 WITH base AS MATERIALIZED (
-    SELECT dense_rank() OVER (ORDER BY {bucket_sql}{order_dims}) AS gid,
+    SELECT {gid} AS gid,
            {bucket_sql} AS bucket{base_dims}, t.status, t.error_type, t.http_status, t.response_time_ms,
            t.ttft_ms, t.queue_time_ms, t.network_time_ms, t.input_tokens, t.output_tokens, t.cost_usd, t.credits,
            t.cache_hit, t.executed_at, f.id AS fid, f.rating, f.thumbs, f.accepted, f.edited, f.regenerated,
