@@ -20,14 +20,13 @@ from django.utils import timezone
 # role without pg_read_all_stats, which then is trusted to be streaming (the LSNs still
 # tell whether anything is pending).
 LAG_SQL = """
-SELECT CASE
+SELECT clock_timestamp(), CASE
   WHEN NOT pg_is_in_recovery() THEN 0.0
   WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
        AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status IS NULL OR status = 'streaming') THEN 0.0
   ELSE COALESCE(EXTRACT(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8, 'Infinity')
 END
 """
-
 
 @dataclass(frozen=True)
 class ReplicaHealth:
@@ -39,6 +38,8 @@ class ReplicaHealth:
     @property
     def horizon(self) -> datetime:
         """Everything committed on the primary before this instant is on the replica."""
+        if not math.isfinite(self.lag_seconds):
+            return datetime.min.replace(tzinfo=self.checked_at.tzinfo)
         return self.checked_at - timedelta(seconds=self.lag_seconds)
 
     def usable(self, max_lag: float) -> bool:
@@ -55,7 +56,8 @@ def replica_aliases() -> list[str]:
 def replica_health(alias: str) -> ReplicaHealth:
     """The replica's health, measured again once the remembered figure is older than the check interval."""
     known = _checked.get(alias)
-    if known is not None and (timezone.now() - known.checked_at).total_seconds() < settings.MODELPULSE_REPLICA_CHECK_SECONDS:
+    max_age = timedelta(seconds=settings.MODELPULSE_REPLICA_CHECK_SECONDS)
+    if known is not None and timezone.now() - known.checked_at < max_age:
         return known
     health = _checked[alias] = measure(alias)
     return health
@@ -63,11 +65,11 @@ def replica_health(alias: str) -> ReplicaHealth:
 
 def measure(alias: str) -> ReplicaHealth:
     conn = connections[alias]
-    checked_at = timezone.now()
     try:
         with conn.cursor() as cursor:
             cursor.execute(LAG_SQL)
-            (lag,) = cursor.fetchone()
+            # The replica's own clock: checked_at − lag is then exactly the last replayed commit.
+            checked_at, lag = cursor.fetchone()
         return ReplicaHealth(alias, True, float(lag), checked_at)
     except DatabaseError:
         # Unreachable, shutting down or refusing: skipped until the next check.
@@ -75,7 +77,7 @@ def measure(alias: str) -> ReplicaHealth:
             conn.close()
         except DatabaseError:
             pass
-        return ReplicaHealth(alias, False, math.inf, checked_at)
+        return ReplicaHealth(alias, False, math.inf, timezone.now())
 
 
 def forget_health() -> None:
