@@ -183,3 +183,15 @@ def test_an_export_reads_the_replica_once_it_has_replayed_the_job_else_the_prima
     done = export_run(job.pk)
     # The replica has not replayed this job (nor the trace before it): the snapshot is the primary's.
     assert done.status == "succeeded" and done.rows_written == expected + 1
+
+
+def test_a_report_run_builds_from_the_replica_while_holding_its_row_lock(account, world, replica):
+    from alerts.models import ReportFrequency
+    from alerts.services.reports import report_build
+
+    today = timezone.now().date()
+    with transaction.atomic():  # as report_run_send: the transaction holds only the run's row lock
+        data = report_build(account, ReportFrequency.WEEKLY, today - timedelta(days=7), today + timedelta(days=1))
+    assert served == {"replica_0": 1}
+    assert data["current"]["total_requests"] > 0
+    assert data["current"] == metrics_summary(Selection(account, data["start"], data["end"]))
