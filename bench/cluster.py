@@ -1,7 +1,8 @@
 """Drives the cluster bench/cluster.sh builds (run it through that script).
 
-1. idle reads: dashboard and explorer calls alone, for their latency without load;
-2. ingest alone at full speed (REST, both web hosts): the primary's baseline rate;
+1. ingest alone at full speed (REST, both web hosts): the primary's baseline rate;
+2. idle reads: once that is rolled up, dashboard and explorer calls alone, for their latency
+   without load;
 3. ingest with the dashboard readers: the rate again (target ≥ 0.9 × baseline), read
    latency, and which database served the reads (`modelpulse_read_units_total` of both web hosts);
 4. chaos: ingest goes on while the worker host that runs a rollup query is killed (SIGKILL of every
@@ -30,7 +31,8 @@ WORKER_HOSTS = {"10.77.0.21": "mpc-wk1", "10.77.0.22": "mpc-wk2", "10.77.0.23": 
 
 
 def trace(run: str, i: int, now: datetime) -> dict:
-    return {"request_id": f"{run}-{i}", "executed_at": (now - timedelta(seconds=(i * 7) % 7200)).isoformat(),
+    # Live traffic: executed in the last ten minutes, as an application sends it.
+    return {"request_id": f"{run}-{i}", "executed_at": (now - timedelta(seconds=(i * 7) % 600)).isoformat(),
             "model": ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet"][i % 3], "provider": "openai",
             "feature": ["Chatbot", "Summarizer", "Drafting"][i % 3], "prompt": f"p-{i % 10}",
             "user_id": f"u-{i % 300}", "status": "success" if i % 40 else "failure",
@@ -152,17 +154,34 @@ def read_units(webs) -> dict:
 def active_query(dsns, addresses, pattern, timeout):
     """(address, query) of the first active query from one of `addresses` matching `pattern` (ILIKE)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for dsn in dsns:
-            with psycopg.connect(dsn, autocommit=True) as conn:
+    conns = [psycopg.connect(dsn, autocommit=True) for dsn in dsns]
+    try:
+        while time.monotonic() < deadline:
+            for conn in conns:
                 row = conn.execute(
                     "SELECT host(client_addr), left(regexp_replace(query, '\\s+', ' ', 'g'), 70) FROM pg_stat_activity "
                     "WHERE state = 'active' AND host(client_addr) = ANY(%s) AND query ILIKE %s LIMIT 1",
                     [list(addresses), pattern]).fetchone()
-            if row:
-                return row
-        time.sleep(0.05)
-    return None
+                if row:
+                    return row
+            time.sleep(0.01)
+        return None
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def drained(primary, replica, timeout):
+    """Wait until no hour waits for its rollup and the replica has replayed everything; seconds taken."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while time.monotonic() < deadline and scalar(primary, "SELECT count(*) FROM traces_dirtybucket"):
+        time.sleep(0.5)
+    target = scalar(primary, "SELECT pg_current_wal_lsn()::text")
+    while time.monotonic() < deadline and not scalar(replica, "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn",
+                                                     [target]):
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def kill_host(namespace):
@@ -189,13 +208,12 @@ def main():
     webs = args.web.split(",")
     out = []
 
-    # Something to read: one batch, rolled up.
-    with Ingest(webs, args.key, 1, "seed") as seed:
-        time.sleep(1)
-    with Readers(webs, args.key, args.readers) as idle:
-        time.sleep(args.seconds / 2)
     with Ingest(webs, args.key, args.clients, "alone") as alone:
         time.sleep(args.seconds)
+    # The reads' baseline: the same data, rolled up, nothing ingesting.
+    drained(args.primary, args.replica, 300)
+    with Readers(webs, args.key, args.readers) as idle:
+        time.sleep(args.seconds / 2)
     units_before = read_units(webs)
     with Ingest(webs, args.key, args.clients, "reads") as loaded, \
             Readers(webs, args.key, args.readers) as busy:
@@ -212,8 +230,8 @@ def main():
     # Chaos: kill a worker host in the middle of a rollup, then the one running an export.
     primary, replica = args.primary, args.replica
     with Ingest(webs, args.key, args.clients, "chaos") as chaos:
-        found = active_query([primary], ["10.77.0.21"], "%rollup%", 60) or \
-            active_query([primary], ["10.77.0.21"], "%traces_trace%", 30)
+        found = active_query([primary], ["10.77.0.21"], "%rollup%", 90) or \
+            active_query([primary], ["10.77.0.21"], "%", 30)
         out.append(f"killed mpc-wk1 ({kill_host('mpc-wk1')} processes) during: {found[1] if found else 'no query seen'}")
         status, raw = Client(webs[0], args.key).call("POST", "/api/v1/exports",
                                                        json.dumps({"format": "csv", "filters": {"preset": "all_time"}}))
@@ -240,14 +258,8 @@ def main():
     out.append(f"export {job}: {status} after {attempts} run(s), {written:,} of {total:,} rows {error or ''}".rstrip())
 
     # Nothing lost: every accepted trace is stored, rolled up and counted by the metrics API.
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and scalar(primary, "SELECT count(*) FROM traces_dirtybucket"):
-        time.sleep(1)
-    target = scalar(primary, "SELECT pg_current_wal_lsn()::text")
-    while time.monotonic() < deadline and not scalar(replica, "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn",
-                                                     [target]):
-        time.sleep(0.2)
-    accepted = seed.accepted + alone.accepted + loaded.accepted + chaos.accepted
+    drained(primary, replica, 300)
+    accepted = alone.accepted + loaded.accepted + chaos.accepted
     stored = scalar(primary, "SELECT count(*) FROM traces_trace")
     status, raw = Client(webs[1], args.key).call("GET", "/api/v1/metrics?preset=all_time")
     counted = json.loads(raw)["metrics"]["total_requests"]

@@ -32,6 +32,8 @@ HOSTS=(db:1 rep:2 web1:11 web2:12 wk1:21 wk2:22 wk3:23)
 
 cleanup() {
   set +e
+  # CLUSTER_LOGS=<dir> keeps every host's log (they go with the temporary directory otherwise).
+  [ -n "${CLUSTER_LOGS:-}" ] && mkdir -p "$CLUSTER_LOGS" && cp "$T"/*.log "$T"/pg/log "$CLUSTER_LOGS"/ 2>/dev/null
   for entry in "${HOSTS[@]}"; do
     ns="mpc-${entry%%:*}"
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9
