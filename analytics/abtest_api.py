@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from analytics.api import COMMON, MetricsBase
 from analytics.params import selection_from_query
 from analytics.screens.abtest import BY, ab_test
+from config.replica_reads import replica_reads
 
 
 class AbTestVariantSerializer(serializers.Serializer):
@@ -92,6 +93,7 @@ class AbTestView(MetricsBase):
         *COMMON, OpenApiParameter("by", str, enum=list(BY), description="default prompt"),
         OpenApiParameter("variants", str, required=True, description="2 or 3 values, comma-separated; the first "
                                                                      "is the control")])
+    @replica_reads()
     def get(self, request):
         sel = selection_from_query(self.account, request.query_params)
         values = [v.strip() for v in (request.query_params.get("variants") or "").split(",") if v.strip()]

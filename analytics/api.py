@@ -1,5 +1,4 @@
 """Metrics endpoints (D9): thin — parse the selection, call the metrics layer, render."""
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -9,6 +8,7 @@ from analytics.models import RollupState
 from analytics.params import PRESETS, selection_from_query
 from analytics.selectors import FILTERS, metrics_breakdown, metrics_summary, metrics_timeseries
 from analytics.selectors.metrics import BREAKDOWN_DIMENSIONS
+from config.replica_reads import data_as_of, replica_reads
 
 COMMON = [
     OpenApiParameter("start", str, description="RFC 3339 timestamp or local date (default: 7 days before end)"),
@@ -25,7 +25,8 @@ class MetricsBase(AccountScopedAPIView):
         return {
             "period": {"start": sel.start.isoformat(), "end": sel.end.isoformat(), "preset": sel.preset},
             "filters": sel.filters,
-            "as_of": (state.as_of if state else timezone.now()).isoformat(),
+            # The replica that answered (if any) may be behind: "as of" is no later than it.
+            "as_of": data_as_of(state.as_of if state else None).isoformat(),
             **body,
         }
 
@@ -34,6 +35,7 @@ class MetricsView(MetricsBase):
     """The summary of API.md: requests, rates, latency percentiles, tokens, cost, credits, users."""
 
     @extend_schema(operation_id="metrics_summary", parameters=COMMON, responses={200: dict})
+    @replica_reads()
     def get(self, request):
         sel = selection_from_query(self.account, request.query_params)
         return Response(self.envelope(sel, metrics=metrics_summary(sel, peak=True)))
@@ -44,6 +46,7 @@ class TimeseriesView(MetricsBase):
 
     @extend_schema(operation_id="metrics_timeseries", responses={200: dict}, parameters=[
         *COMMON, OpenApiParameter("granularity", str, enum=["hour", "day"])])
+    @replica_reads()
     def get(self, request):
         sel = selection_from_query(self.account, request.query_params)
         granularity = request.query_params.get("granularity")
@@ -57,6 +60,7 @@ class BreakdownView(MetricsBase):
 
     @extend_schema(operation_id="metrics_breakdown", responses={200: dict}, parameters=[
         *COMMON, OpenApiParameter("by", str, required=True, enum=list(BREAKDOWN_DIMENSIONS))])
+    @replica_reads()
     def get(self, request):
         by = request.query_params.get("by")
         if by not in BREAKDOWN_DIMENSIONS:

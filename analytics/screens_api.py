@@ -12,6 +12,7 @@ from analytics.screens.models_tab import TABS, model_analytics
 from analytics.screens.performance import COLUMNS as PERFORMANCE_COLUMNS, performance_detail, performance_table
 from analytics.screens.production import overview, production
 from analytics.screens.usage import usage
+from config.replica_reads import replica_reads
 
 
 class ScreenView(MetricsBase):
@@ -23,6 +24,7 @@ class OverviewView(ScreenView):
     """KPI cards with the change against the previous period of the same length."""
 
     @extend_schema(operation_id="analytics_overview", parameters=COMMON, responses={200: dict})
+    @replica_reads()
     def get(self, request):
         sel = self.selection()
         return Response(self.envelope(sel, **overview(sel)))
@@ -34,6 +36,7 @@ class PerformanceView(ScreenView):
     @extend_schema(operation_id="analytics_performance", responses={200: dict}, parameters=[
         *COMMON, OpenApiParameter("ordering", str, description=f"one of {', '.join(PERFORMANCE_COLUMNS)}; "
                                                                "prefix - for descending (default -requests)")])
+    @replica_reads()
     def get(self, request):
         sel = self.selection()
         ordering = request.query_params.get("ordering") or "-requests"
@@ -44,6 +47,7 @@ class PerformanceDetailView(ScreenView):
     """One row's request trend, token consumption and latency analysis."""
 
     @extend_schema(operation_id="analytics_performance_detail", parameters=COMMON, responses={200: dict})
+    @replica_reads()
     def get(self, request):
         sel = self.selection()
         return Response(self.envelope(sel, **performance_detail(sel)))
@@ -55,6 +59,7 @@ class ModelAnalyticsView(ScreenView):
     @extend_schema(operation_id="analytics_models", responses={200: dict}, parameters=[
         *COMMON, OpenApiParameter("tab", str, enum=list(TABS)),
         *[OpenApiParameter(f"{k}_id", int) for k in ("model", "deployment", "version", "connection")]])
+    @replica_reads()
     def get(self, request):
         tab = request.query_params.get("tab") or "fine_tuned"
         if tab not in TABS:
@@ -67,6 +72,7 @@ class ProductionView(ScreenView):
     """Seed 003: KPIs, success rate bands, latency percentiles, errors, tokens, cost, prompts."""
 
     @extend_schema(operation_id="analytics_production", parameters=COMMON, responses={200: dict})
+    @replica_reads()
     def get(self, request):
         sel = self.selection()
         return Response(self.envelope(sel, **production(sel)))
@@ -78,6 +84,7 @@ class CompareView(ScreenView):
     @extend_schema(operation_id="analytics_compare", responses={200: dict}, parameters=[
         *COMMON, OpenApiParameter("dimension", str, enum=list(COMPARE_DIMENSIONS)),
         OpenApiParameter("items", str, required=True, description="2 or 3 values, comma-separated")])
+    @replica_reads()
     def get(self, request):
         sel = self.selection()
         items = [i.strip() for i in (request.query_params.get("items") or "").split(",") if i.strip()]
@@ -92,6 +99,7 @@ class CohortsView(ScreenView):
 
     @extend_schema(operation_id="analytics_cohorts", responses={200: dict}, parameters=[
         *COMMON, OpenApiParameter("by", str, enum=list(COHORT_BY))])
+    @replica_reads()
     def get(self, request):
         sel = self.selection()
         return Response(self.envelope(sel, **cohorts(sel, request.query_params.get("by") or "day")))
@@ -101,6 +109,7 @@ class UsageView(ScreenView):
     """Seed 004: users, engagement, adoption, session pattern, speed, quality, cost, cache."""
 
     @extend_schema(operation_id="analytics_usage", parameters=COMMON, responses={200: dict})
+    @replica_reads()
     def get(self, request):
         sel = self.selection()
         return Response(self.envelope(sel, **usage(sel)))
@@ -111,6 +120,7 @@ class AlertsView(ScreenView):
 
     @extend_schema(operation_id="analytics_alerts", responses={200: dict}, parameters=[
         *COMMON, OpenApiParameter("limit", int, description=f"events listed, 1 to {EVENTS_LIMIT} (default 10)")])
+    @replica_reads()
     def get(self, request):
         sel = self.selection()
         raw = request.query_params.get("limit") or "10"

@@ -19,6 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from config.replica_reads import READ_UNITS
+
 HTTP_LATENCY = Histogram("modelpulse_http_request_duration_seconds", "HTTP request latency by route.",
                          ["route", "method", "status"],
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
@@ -103,6 +105,7 @@ def _registry() -> CollectorRegistry:
     else:
         registry.register(HTTP_LATENCY)
         registry.register(TRACES)
+        registry.register(READ_UNITS)
     registry.register(StateCollector())
     return registry
 

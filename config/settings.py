@@ -34,6 +34,28 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 _options = DATABASES["default"].setdefault("OPTIONS", {})
 _options["options"] = (_options.get("options", "") + " -c jit=off").strip()
 
+# Streaming replicas (docs/scaling.md): DATABASE_REPLICA_URLS, comma-separated, adds the
+# aliases replica_0, replica_1, … Read-only paths (metrics, screens, explorer, exports,
+# reports) read from a healthy one through config/db_router.py; everything that writes
+# stays on default. A replica more than MODELPULSE_REPLICA_MAX_LAG seconds behind, or not
+# answering, is skipped; its health is checked at most every MODELPULSE_REPLICA_CHECK_SECONDS
+# per process. With no replica configured DATABASES holds default alone and nothing changes.
+DATABASE_REPLICA_URLS = [u.strip() for u in env("DATABASE_REPLICA_URLS", default="").split(",") if u.strip()]
+MODELPULSE_REPLICA_MAX_LAG = env.float("MODELPULSE_REPLICA_MAX_LAG", default=30.0)
+MODELPULSE_REPLICA_CHECK_SECONDS = env.float("MODELPULSE_REPLICA_CHECK_SECONDS", default=5.0)
+for _index, _url in enumerate(DATABASE_REPLICA_URLS):
+    _replica = env.db_url_config(_url)
+    _replica["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica_options = _replica.setdefault("OPTIONS", {})
+    _replica_options["options"] = (_replica_options.get("options", "") + " -c jit=off").strip()
+    # A replica that does not answer is skipped; this bounds how long finding that out takes.
+    _replica_options.setdefault("connect_timeout", 3)
+    # The test runner must never create or flush a database on a replica: it mirrors default.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_index}"] = _replica
+DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+
 REDIS_URL = env("REDIS_URL", default="") or embedded.redis_url(DATA_DIR)
 EMBEDDED_REDIS = not env("REDIS_URL", default="")
 

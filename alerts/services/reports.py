@@ -33,6 +33,7 @@ from outbox.headers import account_headers
 from analytics.buckets import day_start
 from analytics.selectors import Selection, metrics_breakdown, metrics_summary, metrics_timeseries
 from config import jobs
+from config.replica_reads import replica_reads
 
 MAX_ATTEMPTS = 3
 # (metric, label, unit, better when higher: True / False / None for neutral)
@@ -148,6 +149,9 @@ def recommendations(account, cur_sel, prev_sel, current) -> list[str]:
     return tips
 
 
+# Read-only: from a replica when one is usable. A report run calls it inside a transaction that
+# only holds the run's row lock (nothing it reads was written there), hence despite_transaction.
+@replica_reads(despite_transaction=True)
 def report_build(account, frequency: str, start_date, end_date) -> dict:
     """Everything a report shows, for [start_date, end_date) in the account's local days."""
     start, end = day_start(account, start_date), day_start(account, end_date)

@@ -15,7 +15,7 @@ per-request facts rollups do not keep), always with the account id as a paramete
 """
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.errors import ApplicationError
@@ -24,6 +24,7 @@ from alerts.models import Sla, SlaObjective
 from analytics.buckets import day_start, local_day
 from analytics.selectors import Selection, metrics_summary, metrics_timeseries
 from analytics.selectors.metrics import selection_where
+from config.replica_reads import read_connection, replica_reads
 
 SLA_FIELDS = {"name", "objective", "target", "model", "prompt", "window_days", "down_error_rate"}
 
@@ -49,7 +50,7 @@ def _raw_scope(sla: Sla, start, end) -> tuple[str, dict]:
 def down_minutes_by_day(sla: Sla, start, end) -> dict:
     """{local date: minutes in which at least down_error_rate % of the requests failed}."""
     scope, params = _raw_scope(sla, start, end)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             f"""SELECT (m AT TIME ZONE %(tz)s)::date, count(*) FROM (
                     SELECT date_trunc('minute', executed_at) AS m FROM traces_trace WHERE {scope}
@@ -62,7 +63,7 @@ def down_minutes_by_day(sla: Sla, start, end) -> dict:
 
 def slow_requests_by_day(sla: Sla, start, end) -> dict:
     scope, params = _raw_scope(sla, start, end)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             f"""SELECT (executed_at AT TIME ZONE %(tz)s)::date, count(*) FROM traces_trace
                 WHERE {scope} AND response_time_ms > %(target)s GROUP BY 1""",
@@ -78,6 +79,7 @@ def _met(sla: Sla, value) -> bool | None:
     return value >= sla.target
 
 
+@replica_reads()
 def sla_report(sla: Sla, now=None) -> dict:
     """Status, error budget and daily compliance over the rolling window ending now."""
     now = now or timezone.now()

@@ -15,12 +15,12 @@ import math
 from dataclasses import replace
 from itertools import combinations
 
-from django.db import connection
 from rest_framework.exceptions import ValidationError
 from scipy import stats
 
 from analytics.selectors import metrics_summary
 from analytics.selectors.metrics import selection_where
+from config.replica_reads import read_connection
 from models_registry.models import DeploymentVersion
 
 BY = {"prompt": "t.prompt", "prompt_version": "t.prompt_version", "version": "t.version_id"}
@@ -137,7 +137,7 @@ def ab_test(sel, by: str, values: list[str]) -> dict:
                      m["cost_per_request_usd"] if m["total_requests"] else None,
                      "total_cost_usd": m["total_cost_usd"]})
     base, params = _raw_base(sel, by, variants)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         moments = _moments(cursor, base, params)
         pairs = list(combinations(range(len(variants)), 2))
         alpha = ALPHA / len(pairs)

@@ -1,9 +1,9 @@
 """Cohorts (D6, seed 003): by time (hour, day, week), users (new vs returning), feature, version."""
-from django.db import connection
 from rest_framework.exceptions import ValidationError
 
 from analytics.selectors import metrics_breakdown, metrics_timeseries
 from analytics.selectors.metrics import _user_pieces_sql
+from config.replica_reads import read_connection
 
 BY = ("hour", "day", "week", "users", "feature", "version", "prompt_version")
 SHOWN = ("total_requests", "success_rate", "error_rate", "p95_latency_ms", "cost_per_request_usd",
@@ -23,7 +23,7 @@ def users_new_returning(sel) -> list[dict]:
     first_day = sel.start.astimezone(sel.account.tzinfo).date()
     # Returning: a bit of an earlier day in the user's month bitmaps (UserMonth).
     params.update(first_month=first_day.replace(day=1), earlier_days=(1 << (first_day.day - 1)) - 1)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             f"""WITH u AS (SELECT user_id, sum(cost) AS cost, sum(n) AS n FROM ({sql}) AS p(user_id, cost, n)
                            GROUP BY user_id),

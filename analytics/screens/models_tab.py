@@ -3,11 +3,11 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Q, Sum
 
 from analytics.selectors import metrics_timeseries
 from analytics.selectors.metrics import selection_where
+from config.replica_reads import read_connection
 from models_registry.models import Connection, CreditCharge, Deployment, DeploymentVersion, FineTuneJob, Model
 from models_registry.services import account_deployment_credits, replica_series
 
@@ -77,7 +77,7 @@ def latency(sel, total: int, series) -> dict:
              "max_latency_ms": p["max_latency_ms"], "requests": p["total_requests"]} for p in series["points"]]}
     where, params = selection_where(sel)
     params.update(account=sel.account.pk, start=sel.start, end=sel.end, slices=MAX_POINTS // 2)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             f"""SELECT executed_at, response_time_ms, request_id, n FROM (
                   SELECT t.executed_at, t.response_time_ms, t.request_id,

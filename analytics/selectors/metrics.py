@@ -10,12 +10,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import connection
-
 from analytics.aggregate_sql import NULLABLE, SUM_COLUMNS, output_columns, raw_aggregate_sql
 from analytics.buckets import day_bucket_sql, day_start, hour_bucket_sql, hour_ceil, hour_floor, local_day
 from analytics.models import SLICES
 from analytics.selectors.aggregate import Agg
+from config.replica_reads import read_connection
 from models_registry.models import Connection, Deployment, DeploymentVersion, Model
 
 FILTERS = ("model", "deployment", "version", "connection", "provider", "model_type", "source_type", "source",
@@ -134,7 +133,7 @@ def _collect(sel: Selection, keys=(), sketches=True) -> dict:
     period = _check_keys(keys)
     aggs = defaultdict(Agg)
     totals = _totals_suffice(sel, keys)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         for source, start, end in _plan(sel, daily_allowed=period not in HOURLY_ONLY):
             if source == "raw":
                 where, params = _where(sel, "t.")
@@ -325,7 +324,7 @@ def _daily_active_users(sel: Selection) -> dict:
     d0, d1 = _whole_days(sel)
     spans = [(sel.start, d0), (d1, sel.end)] if d0 < d1 else [(sel.start, sel.end)]
     found = {}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         if d0 < d1:
             cursor.execute("SELECT day, active_users FROM analytics_dailytotal WHERE account_id = %s AND day >= %s "
                            "AND day < %s", [sel.account.pk, local_day(sel.account, d0), local_day(sel.account, d1)])
@@ -348,7 +347,7 @@ def _active_users(sel: Selection, keys=()) -> dict:
     sql, params = _user_pieces_sql(sel, keys)
     cols = ", ".join(f"k{i}" for i in range(len(keys)))
     names = ", ".join([*(f"k{i}" for i in range(len(keys))), "user_id"])
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(f"SELECT {cols + ', ' if cols else ''}count(DISTINCT user_id) FROM ({sql}) AS u({names})"
                        f"{' GROUP BY ' + cols if cols else ''}", params)
         return {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
@@ -405,7 +404,7 @@ def _peaks(sel: Selection, keys=()) -> dict:
     sql = (f"SELECT {outer + ', ' if outer else ''}max(c) FROM (SELECT {group}, sum(n) AS c FROM "
            f"({' UNION ALL '.join(pieces)}) AS p({', '.join([*cols, 'm', 'n'])}) GROUP BY {group}) AS per_minute"
            f"{' GROUP BY ' + outer if outer else ''}")
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return {tuple(row[:-1]): int(row[-1]) for row in cursor.fetchall() if row[-1] is not None}
 

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from accounts.scoping import AccountScopedAPIView
 from analytics.selectors import FILTERS
+from config.replica_reads import replica_reads
 from traces.explorer.columns import FILTER_COLUMNS
 from traces.explorer.params import PRESETS, explorer_query
 from traces.explorer.query import DEFAULT_PAGE, MAX_PAGE, explorer_summary, trace_detail, trace_page
@@ -51,6 +52,7 @@ class TraceListView(AccountScopedAPIView):
 
     @extend_schema(operation_id="traces_list", parameters=LIST_PARAMETERS,
                    responses={200: TracePageSerializer, 400: ERROR_BODY})
+    @replica_reads()
     def get(self, request):
         query = explorer_query(self.account, request.query_params)
         page = trace_page(query, cursor=request.query_params.get("cursor") or None,
@@ -70,6 +72,7 @@ class TraceDetailView(AccountScopedAPIView):
     """One trace with payloads, metadata, registry details and feedback (X4)."""
 
     @extend_schema(operation_id="traces_retrieve", responses={200: TraceDetailSerializer, 404: ERROR_BODY})
+    @replica_reads()
     def get(self, request, request_id):
         # No stored request_id holds a NUL (PostgreSQL text cannot), so such an id names nothing.
         item = None if "\x00" in request_id else trace_detail(self.account, request_id)
@@ -84,6 +87,7 @@ class ExplorerSummaryView(AccountScopedAPIView):
 
     @extend_schema(operation_id="explorer_summary", parameters=SELECTION_PARAMETERS,
                    responses={200: SummarySerializer, 400: ERROR_BODY})
+    @replica_reads()
     def get(self, request):
         query = explorer_query(self.account, request.query_params)
         return Response({"period": {"start": query.sel.start.isoformat(), "end": query.sel.end.isoformat()},

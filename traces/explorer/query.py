@@ -10,12 +10,13 @@ import json
 from contextlib import contextmanager
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
 from analytics.selectors import metrics_summary
 from analytics.selectors.metrics import BY_NAME
+from config.replica_reads import read_connection
 from models_registry.models import Model
 from traces.explorer.filters import conditions_sql
 from traces.explorer.params import ExplorerQuery
@@ -176,14 +177,15 @@ PAGE_PLANNER_SETTINGS = "SET LOCAL enable_sort = off"
 def page_cursor(one: bool):
     """A cursor for the page statement of page_sql(one=...), with the planner settings it is
     read under (a search for one request id sorts its few rows, so it keeps sorting)."""
-    with transaction.atomic(), connection.cursor() as cur:
+    conn = read_connection()
+    with transaction.atomic(using=conn.alias), conn.cursor() as cur:
         if not one:
             cur.execute(PAGE_PLANNER_SETTINGS)
         yield cur
 
 
 def _is_request_id(account, search: str) -> bool:
-    with connection.cursor() as cur:
+    with read_connection().cursor() as cur:
         cur.execute("SELECT 1 FROM traces_trace WHERE account_id = %s AND request_id = %s", [account.pk, search])
         return cur.fetchone() is not None
 
@@ -235,7 +237,7 @@ def trace_page(q: ExplorerQuery, *, cursor: str | None = None, size: int = DEFAU
 def trace_detail(account, request_id: str) -> dict | None:
     """The whole trace with payloads, registry details and feedback, or None (also for other accounts)."""
     fields = ", ".join(sql for _, sql in DETAIL_FIELDS)
-    with connection.cursor() as cur:
+    with read_connection().cursor() as cur:
         cur.execute(f"SELECT {fields} {JOINS} WHERE t.account_id = %(account)s AND t.request_id = %(rid)s",
                     {"account": account.pk, "rid": request_id})
         row = cur.fetchone()

@@ -24,13 +24,14 @@ import psycopg
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.errors import ApplicationError
 from accounts.services import audit_record
 from config import jobs
+from config.replica_reads import replica_reads
 from models_registry.models import Model
 from traces.explorer.params import ExplorerQuery, explorer_query
 from traces.explorer.query import JOINS, explorer_where
@@ -148,9 +149,9 @@ def _partial_dir() -> Path:
     return path
 
 
-def _connect():
+def _connect(db: dict | None = None):
     """A connection of its own for the snapshot; progress goes through Django's, so it is seen at once."""
-    db = connection.settings_dict
+    db = db or connection.settings_dict
     params = {"dbname": db["NAME"], "user": db.get("USER") or None, "password": db.get("PASSWORD") or None,
               "host": db.get("HOST") or None, "port": db.get("PORT") or None, **(db.get("OPTIONS") or {})}
     params.pop("pool", None)
@@ -209,6 +210,31 @@ class _Heartbeat(threading.Thread):
         self.join()
 
 
+def _snapshot_connection(job):
+    """The run's snapshot connection (a REPEATABLE READ transaction begun, read only): on a
+    replica when one is usable and has replayed the job's own creation — WAL is replayed in
+    commit order, so it then holds every trace committed before the job was queued — else on
+    the primary. The check is the snapshot's first statement, so it holds for every row read."""
+    with replica_reads() as scope:
+        alias = scope.reading_alias
+    if alias != DEFAULT_DB_ALIAS:
+        try:
+            conn = _begin_snapshot(_connect(connections[alias].settings_dict))
+            if conn.execute("SELECT 1 FROM traces_exportjob WHERE id = %s", [job.pk]).fetchone():
+                return conn
+            conn.close()
+            log.info("export %s: replica %s has not replayed the job yet; reading the primary", job.pk, alias)
+        except psycopg.OperationalError:
+            log.warning("export %s: replica %s failed; reading the primary", job.pk, alias, exc_info=True)
+    return _begin_snapshot(_connect())
+
+
+def _begin_snapshot(conn):
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    return conn
+
+
 def _boundaries(cur, q: ExplorerQuery, where: str, params: dict, chunk: int):
     """[(executed_at, id) ending each full chunk], and the number of rows — one pass over the keys."""
     order = "DESC" if q.sort == "desc" else "ASC"
@@ -232,9 +258,9 @@ def _stream(job, q: ExplorerQuery, out, chunk: int) -> int:
     before = "<" if q.sort == "desc" else ">"
     select = select_list(job.format)
     options = COPY_OPTIONS[job.format]
-    with _connect() as conn:
-        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        conn.read_only = True
+    # NOTE: on a replica the snapshot transaction is already open (the job-row check ran in it);
+    # conn.transaction() is then a savepoint inside it, so every chunk reads the same snapshot.
+    with _snapshot_connection(job) as conn:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT set_config('TimeZone', %s, true)", [job.account.timezone])
             keys, total = _boundaries(cur, q, where, params, chunk)
