@@ -253,6 +253,9 @@ CELERY_BEAT_SCHEDULE = {
                            "options": {"expires": ROLLUP_INTERVAL_SECONDS * 0.9}},
     "delete-expired-traces": {"task": "traces.tasks.traces_retention_task", "schedule": 3600.0,
                               "options": {"expires": 3000}},
+    # Monthly partitions of traces_trace, created months ahead (no DEFAULT partition to fall into).
+    "create-trace-partitions": {"task": "traces.tasks.traces_partitions_task", "schedule": 86400.0,
+                                "options": {"expires": 3600}},
     "alerts-evaluate": {"task": "alerts.tasks.alerts_evaluate_task", "schedule": ALERT_EVALUATION_INTERVAL_SECONDS,
                         "options": {"expires": ALERT_EVALUATION_INTERVAL_SECONDS * 0.9}},
     "reports-send-due": {"task": "alerts.tasks.reports_send_due_task", "schedule": REPORTS_INTERVAL_SECONDS,

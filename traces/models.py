@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
 
 from accounts.models import AccountOwned
 from models_registry.models import Connection, Deployment, DeploymentVersion, Model
@@ -71,13 +71,56 @@ class Trace(AccountOwned):
     metadata = models.JSONField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "request_id"], name="trace_account_request_uniq")]
+        # In the database the table is partitioned by month of executed_at and its primary key is
+        # (id, executed_at) (migration 0006, docs/decisions/0004-trace-partitions.md). A unique
+        # key must contain the partition key, so (account, request_id) is kept unique by
+        # RequestId, and this index only finds a request id in each partition.
         indexes = [
+            models.Index(fields=["account", "request_id"], name="trace_account_request"),
             models.Index("account", models.F("executed_at").desc(), models.F("id").desc(), name="trace_account_time"),
             # With id, so the explorer's keyset pages for one model walk the index in order.
             models.Index("account", "model", models.F("executed_at").desc(), models.F("id").desc(),
                          name="trace_account_model_time_id"),
         ]
+
+    def __str__(self):
+        return self.request_id
+
+    def save(self, *args, **kwargs):
+        """Ingest writes traces with SQL (traces/services/ingest.py); this is for the ORM's other
+        writers (admin, tests). It keeps what ingest keeps: the month's partition exists, and a
+        new trace takes its request id in RequestId — a taken one raises IntegrityError, as the
+        unique key on the unpartitioned table did."""
+        from traces.partitions import partitions_ensure
+
+        partitions_ensure([self.executed_at])
+        adding = self._state.adding
+        with transaction.atomic(), connection.cursor() as cursor:
+            if adding:
+                cursor.execute("INSERT INTO traces_requestid (account_id, request_id, executed_at) VALUES (%s, %s, %s)",
+                               [self.account_id, self.request_id, self.executed_at])
+            else:
+                cursor.execute("UPDATE traces_requestid SET executed_at = %s WHERE account_id = %s AND request_id = %s",
+                               [self.executed_at, self.account_id, self.request_id])
+            super().save(*args, **kwargs)
+
+
+class RequestId(models.Model):
+    """The request ids of an account's stored traces: what makes ingest idempotent on
+    (account, request_id) now that traces_trace is partitioned by time.
+
+    Ingest inserts here first (ON CONFLICT DO NOTHING RETURNING) and copies into traces_trace
+    only the traces this accepted. In the database the table is hash-partitioned by account
+    (migration 0006). executed_at lets retention delete the ids of expired traces."""
+
+    pk = models.CompositePrimaryKey("account_id", "request_id")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+", db_index=False)
+    request_id = models.CharField(max_length=128)
+    executed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "traces_requestid"
+        indexes = [models.Index(fields=["account", "executed_at"], name="requestid_account_time")]
 
     def __str__(self):
         return self.request_id

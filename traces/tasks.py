@@ -12,6 +12,15 @@ def traces_retention_task():
 
 
 @shared_task(ignore_result=True)
+def traces_partitions_task():
+    """Daily: the partitions of traces_trace for this month and the next ones (docs/decisions/0004).
+    Safe twice and concurrently: the DDL runs under an advisory lock and skips what exists."""
+    from traces.partitions import partitions_create_ahead
+
+    partitions_create_ahead()
+
+
+@shared_task(ignore_result=True)
 def export_run_task(job_id):
     """Run one export job; the service records success, cancellation or failure on the job.
     A second delivery of the message finds the job taken and does nothing."""

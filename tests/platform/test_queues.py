@@ -21,6 +21,7 @@ EXPECTED = {
     "traces.tasks.exports_recover_task": "maintenance",
     "traces.tasks.exports_cleanup_task": "maintenance",
     "traces.tasks.traces_retention_task": "maintenance",
+    "traces.tasks.traces_partitions_task": "maintenance",
 }
 OURS = ("accounts.", "alerts.", "analytics.", "budgets.", "dashboards.", "models_registry.", "traces.")
 

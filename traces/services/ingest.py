@@ -1,9 +1,12 @@
 """trace_ingest_batch: the one write path for traces (REST, OTLP, client, demo traffic).
 
 Validate each item (msgspec), resolve registry names once per batch, price what has
-no cost, redact, then COPY the batch into a per-connection staging table and move it
-with INSERT … ON CONFLICT DO NOTHING — idempotent on (account, request_id) — marking
-the touched UTC hours dirty for the rollups in the same transaction.
+no cost, redact, then COPY the batch into a per-connection staging table and move it:
+its request ids into traces_requestid with ON CONFLICT DO NOTHING RETURNING, and only the
+traces whose id that accepted into traces_trace — idempotent on (account, request_id) although
+traces_trace is partitioned by time (docs/decisions/0004-trace-partitions.md) — marking the
+touched UTC hours dirty for the rollups in the same transaction. A month that has no
+partition yet (a back-dated trace) gets one before the batch is written.
 """
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -12,6 +15,7 @@ import msgspec
 from django.db import connection, transaction
 
 from models_registry.services import cost_from_prices, prices_for_models, registry_resolve
+from traces.partitions import partitions_ensure
 from traces.services.redaction import Redactor
 from traces.services.validation import ItemError, convert_item, utcnow
 
@@ -27,11 +31,20 @@ STAGE_SQL = (
     f"CREATE TEMP TABLE IF NOT EXISTS trace_stage ON COMMIT DELETE ROWS AS "
     f"SELECT {_COLS} FROM traces_trace WITH NO DATA"
 )
+# The request ids first: a unique key on the partitioned traces_trace would have to contain
+# executed_at, and a request id resent with another timestamp must still be a duplicate. A
+# concurrent batch holding the same id waits here for the other's commit, as it did on the
+# unique index of the unpartitioned table.
 MOVE_SQL = f"""
-WITH ins AS (
-    INSERT INTO traces_trace ({_COLS})
-    SELECT {_COLS} FROM trace_stage WHERE account_id = %(account)s
+WITH taken AS (
+    INSERT INTO traces_requestid (account_id, request_id, executed_at)
+    SELECT account_id, request_id, executed_at FROM trace_stage WHERE account_id = %(account)s
     ON CONFLICT (account_id, request_id) DO NOTHING
+    RETURNING request_id
+), ins AS (
+    INSERT INTO traces_trace ({_COLS})
+    SELECT {", ".join("s." + c for c in COLUMNS)} FROM trace_stage s JOIN taken USING (request_id)
+    WHERE s.account_id = %(account)s
     RETURNING executed_at
 ), dirty AS (
     INSERT INTO traces_dirtybucket (account_id, hour_start, marked_at)
@@ -85,6 +98,9 @@ def trace_ingest_batch(account, items: list, *, now=None) -> IngestResult:
     if not valid:
         return result
 
+    # In its own short transaction when the caller has none: the partition is then there for
+    # every writer, and its DDL lock is not held through the batch.
+    partitions_ensure({t.executed_at for t in valid})
     with transaction.atomic():
         rows = _rows(account, valid, now)
         with connection.cursor() as cursor:
