@@ -147,8 +147,12 @@ def partition_drop(name: str) -> bool:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", PARTITION_LOCK)
             if name not in partitions_list(cursor):
                 return False
+            # Rows written earlier in this transaction still have their deferred foreign-key
+            # checks queued, and a table with pending trigger events cannot be dropped: run them.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f'ALTER TABLE {PARENT} DETACH PARTITION "{name}"')
             cursor.execute(f'DROP TABLE "{name}"')
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             return True
     # DETACH … CONCURRENTLY cannot run in a transaction, so the advisory lock is a session lock.
     with connection.cursor() as cursor:

@@ -1,5 +1,6 @@
 """X1–X4: the trace list (every column filter and operator, AND/OR, m:s:ms, search, keyset pages,
 tenancy), one trace in full, and the summary. The data helpers are shared with the export tests."""
+import re
 from datetime import datetime, timedelta, timezone
 
 from traces.services import feedback_record, trace_ingest_batch
@@ -397,6 +398,10 @@ def _plan_of_the_page(api, params):
 
 
 def _nodes(node):
+    """The plan's nodes; a partition of traces_trace (traces_trace_pYYYYMM) and its indexes
+    (<index>_pYYYYMM) are named as the partitioned table and index they belong to."""
+    node = {**node, **{key: re.sub(r"_p\d{6}$", "", node[key]) for key in ("Relation Name", "Index Name")
+                       if node.get(key)}}
     yield node
     for child in node.get("Plans", []):
         yield from _nodes(child)

@@ -74,7 +74,7 @@ def test_a_connection_killed_between_requests_is_replaced(account, api):
 
 
 def test_a_connection_killed_inside_the_ingest_transaction_is_retried_once(account, api):
-    with kill_at("WITH ins AS", times=1) as left:
+    with kill_at("WITH taken AS", times=1) as left:
         response = api.post(URL, data=batch("mid"), content_type="application/json")
     assert left["n"] == 0, "the kill never happened: the statement prefix no longer matches the ingest SQL"
     assert response.status_code == 200, response.content
@@ -85,7 +85,7 @@ def test_a_connection_killed_inside_the_ingest_transaction_is_retried_once(accou
 
 
 def test_when_the_retry_loses_its_connection_too_the_answer_is_503(account, api):
-    with kill_at("WITH ins AS", times=2) as left:
+    with kill_at("WITH taken AS", times=2) as left:
         response = api.post(URL, data=batch("lost"), content_type="application/json")
     assert left["n"] == 0
     assert response.status_code == 503, response.content
