@@ -55,7 +55,7 @@ def reset(n_accounts):
     from models_registry.models import Model
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE traces_trace, traces_dirtybucket, traces_feedback, analytics_hourlyrollup, "
+        cursor.execute("TRUNCATE traces_trace, traces_requestid, traces_dirtybucket, traces_feedback, analytics_hourlyrollup, "
                        "analytics_dailyrollup, analytics_usermonth, analytics_hourlytotal, "
                        "analytics_dailytotal, analytics_dailyslice, analytics_hourlyslice, analytics_slicemonthusers, analytics_rollupstate")
     accounts = []
@@ -106,7 +106,10 @@ def copy_traces(accounts, n, days, end, independent=False):
 
     from traces.services.ingest import COLUMNS
 
+    from traces.partitions import partitions_ensure
+
     data = rows(accounts, n, days, end, independent)  # generated before timing
+    partitions_ensure({row[2] for row in data})  # COPY straight into the table: its months must exist
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY traces_trace ({', '.join(COLUMNS)}) FROM STDIN") as copy:

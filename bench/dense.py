@@ -84,7 +84,7 @@ def reset():
     from accounts.models import Account
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE traces_trace, traces_dirtybucket, traces_feedback, analytics_hourlyrollup, "
+        cursor.execute("TRUNCATE traces_trace, traces_requestid, traces_dirtybucket, traces_feedback, analytics_hourlyrollup, "
                        "analytics_dailyrollup, analytics_usermonth, analytics_hourlytotal, analytics_dailytotal, "
                        "analytics_dailyslice, analytics_hourlyslice, analytics_slicemonthusers, analytics_rollupstate")
     Account.objects.filter(slug__in=["dense", "dense-copy"]).delete()
@@ -221,6 +221,9 @@ def copy_rate(account, count, end):
                      rng.randrange(100, 2000), rng.randrange(20, 800), round(rng.uniform(0, 0.02), 6), None,
                      rng.random() < 0.2, None, None, None, None, None))
     rows.sort(key=lambda r: r[2])
+    from traces.partitions import partitions_ensure
+
+    partitions_ensure({row[2] for row in rows})  # COPY straight into the table: its months must exist
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY traces_trace ({', '.join(COLUMNS)}) FROM STDIN") as copy:
@@ -288,6 +291,7 @@ def main():
         copy = copy_rate(copy_account, copied, end)
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM traces_trace WHERE account_id = %s", [copy_account.pk])
+            cursor.execute("DELETE FROM traces_requestid WHERE account_id = %s", [copy_account.pk])
         now = datetime.now(timezone.utc)
         screens = time_screens(reader, now, account.tzinfo, args.repeat)
     finally:

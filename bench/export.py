@@ -66,6 +66,7 @@ def populate(n: int, fresh: bool):
         with connection.cursor() as cur:
             cur.execute("DELETE FROM traces_exportjob WHERE account_id = %s", [account.pk])
             cur.execute("DELETE FROM traces_trace WHERE account_id = %s", [account.pk])
+            cur.execute("DELETE FROM traces_requestid WHERE account_id = %s", [account.pk])
         account.delete()
     account, _, _ = account_create(slug=SLUG, name="Bench export", owner_email="bench@export.test")
     now = datetime.now(timezone.utc)
@@ -80,6 +81,9 @@ def populate(n: int, fresh: bool):
     v2 = DeploymentVersion.objects.create(account=account, deployment=dep, version="v2")
     v3 = DeploymentVersion.objects.create(account=account, deployment=dep2, version="v1")
     conn = Connection.objects.create(account=account, name="openai-prod", provider="openai")
+    from traces.partitions import months_between, partitions_ensure
+
+    partitions_ensure(months_between(now - timedelta(days=31), now))  # the rows' months must exist
     started = time.perf_counter()
     step = 100_000
     with connection.cursor() as cur:

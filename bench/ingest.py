@@ -62,13 +62,14 @@ def truncate():
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE traces_trace, traces_dirtybucket")
+        cursor.execute("TRUNCATE traces_trace, traces_requestid, traces_dirtybucket")
 
 
 def copy_baseline(account, items):
     """Raw psycopg COPY of the same traces straight into the traces table."""
     from django.db import connection, transaction
 
+    from traces.partitions import partitions_ensure
     from traces.services.ingest import COLUMNS, _rows
     from traces.services.validation import convert_item, utcnow
 
@@ -76,6 +77,7 @@ def copy_baseline(account, items):
     with transaction.atomic():
         rows = _rows(account, [convert_item(item, now) for item in items], now)  # preparation, not timed
     truncate()
+    partitions_ensure({row[2] for row in rows})  # COPY straight into the table: its months must exist
     cols = ", ".join(COLUMNS)
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:

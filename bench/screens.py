@@ -41,7 +41,7 @@ def main():
     from traces import demo
 
     with connection.cursor() as cursor:  # traces protect their models: empty the bench database first
-        cursor.execute("TRUNCATE traces_trace, traces_feedback, traces_dirtybucket, analytics_hourlyrollup, "
+        cursor.execute("TRUNCATE traces_trace, traces_requestid, traces_feedback, traces_dirtybucket, analytics_hourlyrollup, "
                        "analytics_dailyrollup, analytics_hourlytotal, analytics_dailytotal, analytics_dailyslice, analytics_hourlyslice, "
                        "analytics_slicemonthusers, analytics_usermonth")
     Account.objects.filter(slug="bench-screens").delete()
