@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import msgspec
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from models_registry.services import cost_from_prices, prices_for_models, registry_resolve
 from traces.partitions import partitions_ensure
@@ -98,20 +98,29 @@ def trace_ingest_batch(account, items: list, *, now=None) -> IngestResult:
     if not valid:
         return result
 
-    # In its own short transaction when the caller has none: the partition is then there for
-    # every writer, and its DDL lock is not held through the batch.
-    partitions_ensure({t.executed_at for t in valid})
-    with transaction.atomic():
-        rows = _rows(account, valid, now)
-        with connection.cursor() as cursor:
-            cursor.execute(STAGE_SQL)
-            raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-            with raw.copy(f"COPY trace_stage ({_COLS}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(MOVE_SQL, {"account": account.pk})
-            inserted = cursor.fetchone()[0]
-            cursor.execute("TRUNCATE trace_stage")
+    months = {t.executed_at for t in valid}
+    for attempt in range(2):
+        # In its own short transaction when the caller has none: the partition is then there
+        # for every writer, and its DDL lock is not held through the batch.
+        partitions_ensure(months)
+        try:
+            with transaction.atomic():
+                rows = _rows(account, valid, now)
+                with connection.cursor() as cursor:
+                    cursor.execute(STAGE_SQL)
+                    raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+                    with raw.copy(f"COPY trace_stage ({_COLS}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                    cursor.execute(MOVE_SQL, {"account": account.pk})
+                    inserted = cursor.fetchone()[0]
+                    cursor.execute("TRUNCATE trace_stage")
+            break
+        except IntegrityError as exc:
+            # NOTE: retention dropped the month of a very old trace between the check and the
+            # write (it was older than every account's retention): make it again, once.
+            if attempt or "no partition of relation" not in str(exc):
+                raise
     result.accepted = inserted
     result.duplicates += len(valid) - inserted
     return result
