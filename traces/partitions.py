@@ -72,10 +72,14 @@ def _partition_create(cursor, month: date) -> bool:
     name = partition_name(month)
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
     if cursor.fetchone()[0]:
-        cursor.execute("SELECT 1 FROM pg_inherits WHERE inhrelid = %s::regclass", [name])
-        if cursor.fetchone():
+        cursor.execute("SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = %s::regclass", [name])
+        row = cursor.fetchone()
+        if row and not row[0]:
             return False
-        cursor.execute(f'DROP TABLE "{name}"')  # a table of that name that is not a partition: not ours
+        if row:  # a DETACH … CONCURRENTLY that was interrupted: the partition was on its way out
+            cursor.execute(f'ALTER TABLE {PARENT} DETACH PARTITION "{name}" FINALIZE')
+        # What is left is a detached partition that retention did not get to drop.
+        cursor.execute(f'DROP TABLE "{name}"')
     cursor.execute(f'CREATE TABLE "{name}" (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING STORAGE)')
     cursor.execute(f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_pkey" PRIMARY KEY (id, executed_at)')
     cursor.execute("SELECT pg_get_indexdef(x.indexrelid) FROM pg_index x "
@@ -99,8 +103,11 @@ def partitions_missing(months) -> list[date]:
     if not months:
         return []
     with connection.cursor() as cursor:
-        cursor.execute("SELECT m FROM unnest(%s::text[]) m WHERE to_regclass(m) IS NULL",
-                       [[partition_name(m) for m in months]])
+        # Attached, and not being detached: a table of that name left by a retention run that
+        # stopped between its DETACH and its DROP is no partition.
+        cursor.execute("SELECT m FROM unnest(%s::text[]) m WHERE NOT EXISTS (SELECT 1 FROM pg_inherits "
+                       "WHERE inhrelid = to_regclass(m) AND inhparent = %s::regclass AND NOT inhdetachpending)",
+                       [[partition_name(m) for m in months], PARENT])
         missing = {row[0] for row in cursor.fetchall()}
     return [m for m in months if partition_name(m) in missing]
 

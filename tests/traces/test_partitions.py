@@ -223,3 +223,16 @@ def test_the_migration_moves_an_unpartitioned_tables_rows_and_reverses(account, 
     result = trace_ingest_batch(account, [item("r-2019", NOW), item("after", NOW)], now=NOW)
     assert (result.accepted, result.duplicates) == (1, 1)
     assert Trace.objects.get(account=account, request_id="after").id > max(row[0] for row in before)
+
+
+def test_a_month_detached_but_not_dropped_is_made_again(account):
+    """Retention stopped between its DETACH and its DROP: the table of that name is no
+    partition, and a trace for that month still goes in."""
+    at = datetime(2001, 5, 6, tzinfo=timezone.utc)
+    partitions_ensure([at])
+    with connection.cursor() as cur:
+        cur.execute('ALTER TABLE traces_trace DETACH PARTITION "traces_trace_p200105"')
+    assert "traces_trace_p200105" not in partitions_list()
+    assert trace_ingest_batch(account, [item("late", at)], now=NOW).accepted == 1
+    assert "traces_trace_p200105" in partitions_list()
+    assert request_ids(account) == ["late"]
