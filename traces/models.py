@@ -72,7 +72,7 @@ class Trace(AccountOwned):
 
     class Meta:
         # In the database the table is partitioned by month of executed_at and its primary key is
-        # (id, executed_at) (migration 0006, docs/decisions/0004-trace-partitions.md). A unique
+        # (id, executed_at) (migration 0006, docs/decisions/0005-trace-partitions.md). A unique
         # key must contain the partition key, so (account, request_id) is kept unique by
         # RequestId, and this index only finds a request id in each partition.
         indexes = [

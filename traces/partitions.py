@@ -1,4 +1,4 @@
-"""Monthly RANGE partitions of traces_trace by executed_at (docs/decisions/0004).
+"""Monthly RANGE partitions of traces_trace by executed_at (docs/decisions/0005).
 
 A partition is named traces_trace_pYYYYMM and covers [first instant of the UTC month, first
 instant of the next). There is no DEFAULT partition: a missing month is created before a

@@ -1,6 +1,6 @@
 """Retention (X6): raw traces older than the account's retention go; rollups stay.
 
-traces_trace is partitioned by month (docs/decisions/0004-trace-partitions.md). A partition
+traces_trace is partitioned by month (docs/decisions/0005-trace-partitions.md). A partition
 whose whole month is older than every account's retention is detached and dropped; inside the
 partitions that remain, an account with a shorter retention has its expired traces deleted in
 bounded chunks, as before. The request ids of expired traces leave traces_requestid the same

@@ -13,7 +13,7 @@ def traces_retention_task():
 
 @shared_task(ignore_result=True)
 def traces_partitions_task():
-    """Daily: the partitions of traces_trace for this month and the next ones (docs/decisions/0004).
+    """Daily: the partitions of traces_trace for this month and the next ones (docs/decisions/0005).
     Safe twice and concurrently: the DDL runs under an advisory lock and skips what exists."""
     from traces.partitions import partitions_create_ahead
 

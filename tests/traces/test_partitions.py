@@ -1,4 +1,4 @@
-"""traces_trace partitioned by month (docs/decisions/0004-trace-partitions.md): partitions made
+"""traces_trace partitioned by month (docs/decisions/0005-trace-partitions.md): partitions made
 ahead and on demand, idempotency on (account, request_id) across partitions, retention by
 whole partitions plus chunks, and the migration that moves an unpartitioned table's rows."""
 import threading

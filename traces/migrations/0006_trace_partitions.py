@@ -1,5 +1,5 @@
 """traces_trace becomes partitioned by month of executed_at; (account, request_id) stays unique
-through traces_requestid (docs/decisions/0004-trace-partitions.md).
+through traces_requestid (docs/decisions/0005-trace-partitions.md).
 
 Forwards, with the rows: the old table is renamed, a partitioned table of the same columns
 takes its name, a partition is made for every month holding rows (and the months around
@@ -110,8 +110,11 @@ def forwards(apps, schema_editor):
         cursor.execute("INSERT INTO traces_requestid (account_id, request_id, executed_at) "
                        "SELECT account_id, request_id, executed_at FROM traces_trace")
         cursor.execute("CREATE INDEX requestid_account_time ON traces_requestid (account_id, executed_at)")
+        # ON DELETE CASCADE in the database too: an account removed with SQL (not through the
+        # ORM's collector) takes its request ids with it.
         cursor.execute("ALTER TABLE traces_requestid ADD CONSTRAINT traces_requestid_account_id_fk_accounts_account_id "
-                       "FOREIGN KEY (account_id) REFERENCES accounts_account (id) DEFERRABLE INITIALLY DEFERRED")
+                       "FOREIGN KEY (account_id) REFERENCES accounts_account (id) ON DELETE CASCADE "
+                       "DEFERRABLE INITIALLY DEFERRED")
 
 
 def backwards(apps, schema_editor):

@@ -4,7 +4,7 @@ Validate each item (msgspec), resolve registry names once per batch, price what 
 no cost, redact, then COPY the batch into a per-connection staging table and move it:
 its request ids into traces_requestid with ON CONFLICT DO NOTHING RETURNING, and only the
 traces whose id that accepted into traces_trace — idempotent on (account, request_id) although
-traces_trace is partitioned by time (docs/decisions/0004-trace-partitions.md) — marking the
+traces_trace is partitioned by time (docs/decisions/0005-trace-partitions.md) — marking the
 touched UTC hours dirty for the rollups in the same transaction. A month that has no
 partition yet (a back-dated trace) gets one before the batch is written.
 """
