@@ -664,7 +664,7 @@
       : job.download_url ? `<a class="btn small" href="${downloadUrl(job)}" data-download="${job.id}" download>${icon("download")}Download</a>` : "";
     const who = job.created_by && job.created_by !== D.user ? ` · by ${esc(job.created_by)}` : "";
     return `<li data-job="${job.id}" data-status="${job.status}">
-      <div class="tx-export-name"><strong>${esc(job.filename)}</strong><span><span class="badge ${tone}">${job.status}</span> · ${when(job.created_at)}${who}</span></div>
+      <div class="tx-export-name"><strong>${esc(job.filename)}</strong><span><span class="badge ${tone}">${job.status}</span> · ${when(job.created_at)} <span class="faint">(${esc(D.timezone)})</span>${who}</span></div>
       <div class="tx-progress">${bar}<span>${statusText}</span></div>
       <div class="tx-export-actions">${actions}</div>
       ${job.status === "failed" ? `<div class="notice bad tx-export-error">${icon("warning", true)}<div>${esc(job.error || "The export failed.")}</div></div>` : ""}
