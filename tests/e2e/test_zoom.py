@@ -113,3 +113,38 @@ def test_drag_zooms_days_then_hours_into_the_pages_range(live_server, page, shot
     check_figures(page, acme, start, end)
     shot(page, "zoom-hours")
     no_errors(page)
+
+
+def test_drag_on_a_time_axis_zooms_model_analytics_to_those_instants(live_server, page, shot):
+    """Model Analytics draws latency per request on a time axis (epoch ms): a drag zooms the
+    page to the dragged instants, whole minutes, and the requests drawn are the raw rows'."""
+    acme = seed(days=3, per_day=400)
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/a/acme/models/?tab=fine_tuned&preset=last_7d")
+    loaded(page)
+    slot = page.locator("[data-chart=latency]")
+    assert slot.get_attribute("data-zoom") == "time"
+    g = page.evaluate("""() => {
+        const c = Chart.getChart(document.querySelector('[data-chart=latency] canvas'));
+        const r = c.canvas.getBoundingClientRect(), a = c.chartArea;
+        const x0 = a.left + (a.right - a.left) * 0.35, x1 = a.left + (a.right - a.left) * 0.6;
+        return {x0: r.left + x0, x1: r.left + x1, y: r.top + (a.top + a.bottom) / 2,
+                v0: c.scales.x.getValueForPixel(x0), v1: c.scales.x.getValueForPixel(x1),
+                perPixel: (c.scales.x.max - c.scales.x.min) / (a.right - a.left)};
+    }""")
+    drag(page, g)
+    loaded(page, 2)
+    query = parse_qs(urlparse(page.url).query)
+    start = datetime.fromisoformat(query["start"][0].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(query["end"][0].replace("Z", "+00:00"))
+    assert start.second == end.second == 0 and start < end
+    slack = 2 * g["perPixel"] + 60_000  # the drag's pixels, then whole minutes
+    assert abs(start.timestamp() * 1000 - g["v0"]) <= slack and abs(end.timestamp() * 1000 - g["v1"]) <= slack
+    assert period_of(page) == (start, end)
+    assert "Asia/Kolkata" in page.locator("[data-testid=page-zoomed]").inner_text()
+    want = Trace.objects.for_account(acme).filter(executed_at__gte=start, executed_at__lt=end,
+                                                  model_type="fine_tuned").count()
+    drawn = page.evaluate("() => Chart.getChart(document.querySelector('[data-chart=latency] canvas')).data.datasets[0].data.length")
+    assert drawn == want > 0
+    shot(page, "zoom-models")
+    no_errors(page)
