@@ -148,3 +148,35 @@ def test_drag_on_a_time_axis_zooms_model_analytics_to_those_instants(live_server
     assert drawn == want > 0
     shot(page, "zoom-models")
     no_errors(page)
+
+
+def test_performance_medians_are_the_raw_rows_and_do_not_repeat(live_server, page, shot):
+    """Issue 18 item 3 on the console: every row's median latency on Performance (last 7 days,
+    Kolkata) is numpy's median (method="lower") over that model × feature's raw rows, as shown
+    (whole ms), and distinct rows no longer share a bucket's value."""
+    acme = seed(days=4, per_day=600)
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/a/acme/performance/?preset=last_7d")
+    loaded(page)
+    page.wait_for_selector("[data-testid=performance-table] tbody tr")
+    start, end = period_of(page)
+    rows = page.evaluate("""() => [...document.querySelectorAll('[data-testid=performance-table] tbody tr')].map(
+        (tr) => ({key: tr.dataset.row, median: tr.querySelector('[data-col=median_latency_ms]').textContent}))""")
+    assert len(rows) >= 5
+    shown = []
+    for row in rows:
+        model, feature = row["key"].split("\u0000")
+        values = np.array(list(Trace.objects.for_account(acme).filter(
+            executed_at__gte=start, executed_at__lt=end, model__name=model, feature=feature)
+            .values_list("response_time_ms", flat=True)))
+        exact = float(np.percentile(values, 50, method="lower"))
+        text = row["median"]
+        # As Intl.NumberFormat rounds: half away from zero.
+        from decimal import ROUND_HALF_UP, Decimal
+        whole = Decimal(str(exact)).quantize(Decimal(1), ROUND_HALF_UP)
+        secs = (Decimal(str(exact)) / 1000).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        want = f"{secs:,.2f} s" if exact >= 10000 else f"{whole:,} ms"
+        assert text == want, (model, feature, text, exact)
+        shown.append(exact)
+    assert len(set(shown)) == len(shown)
+    shot(page, "performance-medians")
