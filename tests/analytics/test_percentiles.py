@@ -171,3 +171,14 @@ def test_dense_sketches_stay_within_one_percent(mu, sigma):
         exact = _lower(values, q)
         got = sketch.quantile(counts, q, float(values.min()), float(values.max()))
         assert abs(got - exact) <= 0.01 * exact, (q, got, exact)
+
+
+def test_a_group_without_a_deployment_gets_its_exact_percentiles_too(traffic, key_client):
+    """Nullable dimensions (no deployment) key the exact rows the way the rollups key them."""
+    api = key_client(traffic, ["read"])
+    start, end = "2026-11-10T09:17:00Z", "2026-11-12T13:45:30Z"
+    rows = api.get("/api/v1/metrics/breakdown", {"start": start, "end": end, "by": "deployment"}).json()["rows"]
+    assert len(rows) == 1 and rows[0]["key"] == ""
+    latencies, _ = _raw(traffic, *_bounds(traffic, start, end))
+    for q, key in QS:
+        assert rows[0][key] == pytest.approx(_lower(latencies, q), rel=1e-12)

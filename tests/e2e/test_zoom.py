@@ -86,7 +86,8 @@ def test_drag_zooms_days_then_hours_into_the_pages_range(live_server, page, shot
     start, end = period_of(page)
     assert start == datetime.fromisoformat(first).replace(tzinfo=KOLKATA)
     assert end == (datetime.fromisoformat(last) + timedelta(days=1)).replace(tzinfo=KOLKATA)
-    labels = page.evaluate("() => Chart.getChart(document.querySelector('[data-chart=volume] canvas')).data.labels.periods")
+    labels = page.evaluate(
+        "() => Chart.getChart(document.querySelector('[data-chart=volume] canvas')).data.labels.periods")
     assert labels[0] == first and labels[-1] == last
     check_figures(page, acme, start, end)
     shot(page, "zoom-days")
@@ -144,7 +145,8 @@ def test_drag_on_a_time_axis_zooms_model_analytics_to_those_instants(live_server
     assert "Asia/Kolkata" in page.locator("[data-testid=page-zoomed]").inner_text()
     want = Trace.objects.for_account(acme).filter(executed_at__gte=start, executed_at__lt=end,
                                                   model_type="fine_tuned").count()
-    drawn = page.evaluate("() => Chart.getChart(document.querySelector('[data-chart=latency] canvas')).data.datasets[0].data.length")
+    drawn = page.evaluate(
+        "() => Chart.getChart(document.querySelector('[data-chart=latency] canvas')).data.datasets[0].data.length")
     assert drawn == want > 0
     shot(page, "zoom-models")
     no_errors(page)
