@@ -409,10 +409,25 @@ def _peaks(sel: Selection, keys=()) -> dict:
         return {tuple(row[:-1]): int(row[-1]) for row in cursor.fetchall() if row[-1] is not None}
 
 
-# Up to this many requests in a selection, percentiles come exactly from the raw rows
-# (the value at rank ⌊q·(n−1)⌋, numpy's method="lower"); above it, from the merged
-# sketches interpolated by rank (docs/percentiles.md).
-EXACT_PERCENTILES_MAX = 100_000
+# When the range holds at most this many of the account's traces, percentiles come exactly
+# from the raw rows (the value at rank ⌊q·(n−1)⌋, numpy's method="lower"); above it, from
+# the merged sketches interpolated by rank (docs/percentiles.md). The bound is on the rows
+# the exact read would scan (whatever the filters: only the account and time lead the
+# index), so a busy account's week never turns a dashboard call into a pass over its traces.
+EXACT_PERCENTILES_MAX = 20_000
+
+
+def _exact_is_cheap(sel: Selection, requests: int) -> bool:
+    if requests > EXACT_PERCENTILES_MAX:
+        return False
+    if not sel.filters:
+        return True
+    # Counting stops at the bound: a few thousand index entries at most.
+    with read_connection().cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM (SELECT 1 FROM traces_trace WHERE account_id = %s AND executed_at >= %s "
+                       "AND executed_at < %s LIMIT %s) AS x",
+                       [sel.account.pk, sel.start, sel.end, EXACT_PERCENTILES_MAX + 1])
+        return cursor.fetchone()[0] <= EXACT_PERCENTILES_MAX
 PERCENTILES = {"latency": ("response_time_ms", (0.5, 0.9, 0.95, 0.99)), "ttft": ("ttft_ms", (0.5, 0.95))}
 
 
@@ -433,7 +448,7 @@ def _exact_percentiles(sel: Selection, keys=(), which=("latency", "ttft")) -> di
            f"WHERE t.account_id = %(account)s AND t.executed_at >= %(start)s AND t.executed_at < %(end)s{where}"
            f"{group}) AS s")
     columns = [f"p{round(q * 100)}_{w}_ms" for w in which for q in PERCENTILES[w][1]]
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return {tuple(row[:len(exprs)]): dict(zip(columns, row[len(exprs):])) for row in cursor.fetchall()}
 
@@ -444,7 +459,7 @@ def metrics_grouped(sel: Selection, keys=(), peak=False, sketches=True, users=Tr
     users=False: active_users None."""
     aggs = _collect(sel, keys, sketches=sketches)
     exact = {}
-    if sketches and sum(agg.sums["requests"] for agg in aggs.values()) <= EXACT_PERCENTILES_MAX:
+    if sketches and _exact_is_cheap(sel, sum(agg.sums["requests"] for agg in aggs.values())):
         exact = _exact_percentiles(sel, keys, ("latency", "ttft") if sketches is True else ("latency",))
     counted = _active_users(sel, keys) if users else None
     peaks = _peaks(sel, keys) if peak else {}

@@ -3,7 +3,7 @@
 Every displayed percentile is compared with numpy over the raw rows (np.percentile with
 method="lower": the value at rank ⌊q·(n−1)⌋, the definition in docs/percentiles.md), for
 selections that cut Asia/Kolkata hours (:30 UTC) at both ends, with filters and grouped;
-once through the exact path (selections up to 100,000 requests: equal) and once forced
+once through the exact path (ranges of up to EXACT_PERCENTILES_MAX traces: equal) and once forced
 through the sketches (larger selections): always inside the exact value's 2 %-wide
 bucket, and within 1 % once buckets are dense (what a selection of that size has).
 Prompts with different distributions no longer show the same p95."""
@@ -160,12 +160,13 @@ def test_sketch_quantile_lies_in_the_exact_values_bucket_and_moves_with_rank(see
         assert len(shown) == 2
 
 
+@pytest.mark.parametrize("size", [metrics_module.EXACT_PERCENTILES_MAX + 1, 150_000])
 @pytest.mark.parametrize("mu,sigma", [(6.5, 0.8), (5.0, 0.2), (7.0, 1.5)])
-def test_dense_sketches_stay_within_one_percent(mu, sigma):
-    """Above the exact limit a selection has over 100,000 requests: its buckets hold many
-    values each, and the interpolated rank is within 1 % of numpy's (the representative
-    value alone was within 1 % too, but repeated across groups)."""
-    values = np.round(np.random.default_rng(7).lognormal(mu, sigma, 150_000), 3)
+def test_dense_sketches_stay_within_one_percent(mu, sigma, size):
+    """Above the exact limit a selection has more requests than EXACT_PERCENTILES_MAX: its
+    buckets hold many values each, and the interpolated rank is within 1 % of numpy's (the
+    representative value alone was within 1 % too, but repeated across groups)."""
+    values = np.round(np.random.default_rng(7).lognormal(mu, sigma, size), 3)
     counts = Counter(sketch.bucket_of(float(v)) for v in values)
     for q in (0.5, 0.9, 0.95, 0.99):
         exact = _lower(values, q)
@@ -182,3 +183,28 @@ def test_a_group_without_a_deployment_gets_its_exact_percentiles_too(traffic, ke
     latencies, _ = _raw(traffic, *_bounds(traffic, start, end))
     for q, key in QS:
         assert rows[0][key] == pytest.approx(_lower(latencies, q), rel=1e-12)
+
+
+def test_a_filtered_selection_of_a_busy_range_reads_no_raw_rows_for_its_percentiles(traffic, key_client,
+                                                                                     monkeypatch):
+    """The exact read is bounded by the rows it would scan (the range's traces), not by the
+    few the filter keeps: a rare prompt over a busy range takes the sketches, within a bucket."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(metrics_module, "EXACT_PERCENTILES_MAX", 1000)
+    api = key_client(traffic, ["read"])
+    start, end = "2026-11-10T00:00:00Z", "2026-11-14T00:00:00Z"
+    latencies, _ = _raw(traffic, *_bounds(traffic, start, end), prompt="fast")
+    assert 0 < len(latencies) <= 1000 < Trace.objects.filter(account=traffic).count()
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get("/api/v1/metrics", {"start": start, "end": end, "prompt": "fast"}).json()["metrics"]
+    assert not any("array_agg(t.response_time_ms" in q["sql"] for q in queries.captured_queries)
+    assert body["total_requests"] == len(latencies)
+    for q, key in QS:
+        assert _same_bucket(body[key], _lower(latencies, q)), key
+    # A quiet range with the same filter is exact.
+    start, end = "2026-11-11T07:05:00+05:30", "2026-11-11T09:55:00+05:30"
+    latencies, _ = _raw(traffic, *_bounds(traffic, start, end), prompt="fast")
+    body = api.get("/api/v1/metrics", {"start": start, "end": end, "prompt": "fast"}).json()["metrics"]
+    assert body["p95_latency_ms"] == pytest.approx(_lower(latencies, 0.95), rel=1e-12)
