@@ -66,6 +66,18 @@ class AccountDeletionAdmin(HistoryAdmin):
     list_filter = ["status"]
     search_fields = ["account_slug", "account_name", "requested_by_email", "=former_account_id"]
     readonly_fields = [f.name for f in AccountDeletion._meta.fields]
+    actions = [*HistoryAdmin.actions, "queue_again"]
+
+    @admin.action(description="Queue again (failed, or the owner not told yet)")
+    def queue_again(self, request, queryset):
+        from django.db.models import Q
+
+        from config import jobs
+
+        pending = queryset.filter(~Q(status=AccountDeletion.Status.DONE) | Q(notified_at__isnull=True))
+        for pk in pending.values_list("pk", flat=True):
+            jobs.enqueue(jobs.ACCOUNT_DELETE, pk)
+        self.message_user(request, f"Queued {pending.count()} deletion(s) again.")
 
 
 @admin.register(LogEntry)
