@@ -24,6 +24,12 @@ class AccountAdmin(OperatorAdmin):
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
 
+    def has_delete_permission(self, request, obj=None):
+        # An account goes only through its deletion job (accounts.deletion): every row and file,
+        # the audit log that the database otherwise refuses to delete, the owner told. A cascade
+        # from here would stop at the audit trigger.
+        return False
+
 
 @admin.register(Membership)
 class MembershipAdmin(OperatorAdmin):

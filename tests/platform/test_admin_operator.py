@@ -104,6 +104,9 @@ def test_superuser_cannot_delete_or_change_audit_events(account, superuser, clie
     assert response.status_code in (200, 302)
     assert client.post(url(AuditEvent, "change", event.pk), {"action": "changed"}).status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk, action="test.kept").exists()
+    # Nor through the account: accounts are deleted by their deletion job only.
+    assert client.get(url(Account, "delete", account.pk)).status_code == 403
+    assert Account.objects.filter(pk=account.pk).exists()
 
 
 def test_audit_log_is_append_only_below_the_admin(account):
