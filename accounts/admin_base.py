@@ -13,9 +13,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.http import Http404, StreamingHttpResponse
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 
@@ -62,16 +64,10 @@ def scope_queryset(queryset, user):
         return queryset
     path_ = account_field_path(queryset.model)
     if path_ is None:
-        if queryset.model is get_user_model_cached():
+        if queryset.model is get_user_model():
             return queryset.filter(memberships__account_id__in=ids).distinct()
         return queryset.none()
     return queryset.filter(**{f"{path_}__in": ids})
-
-
-def get_user_model_cached():
-    from django.contrib.auth import get_user_model
-
-    return get_user_model()
 
 
 def _export_value(value):
@@ -136,7 +132,7 @@ class OperatorAdminMixin:
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
         if not request.user.is_superuser and (
-                related is Account or issubclass(related, AccountOwned) or related is get_user_model_cached()):
+                related is Account or issubclass(related, AccountOwned) or related is get_user_model()):
             kwargs["queryset"] = scope_queryset(related._default_manager.all(), request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -196,7 +192,10 @@ class OperatorAdminMixin:
         """The changelist's rows as filtered and searched (its query string), as CSV or JSON."""
         if fmt not in ("csv", "json") or not self.has_view_permission(request):
             raise Http404("No such export.")
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseBadRequest("Unknown filter in the query string.")
         return self.export_response(changelist.get_queryset(request), fmt)
 
     def export_selected_csv(self, request, queryset):

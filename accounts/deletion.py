@@ -15,6 +15,7 @@ e-mail when it is done; a failed e-mail is retried by the task, the data stays d
 Users are not deleted: a person may belong to other accounts.
 """
 import logging
+import os
 import smtplib
 import zlib
 
@@ -115,14 +116,10 @@ def _delete_tree(folder: str) -> int:
         deleted += 1
     for name in dirs:
         deleted += _delete_tree(f"{folder}/{name}")
-    path = getattr(default_storage, "path", None)
-    if path is not None:  # local storage: the empty folders go too
-        try:
-            import os
-
-            os.rmdir(default_storage.path(folder))
-        except OSError:
-            pass
+    try:  # local storage: the emptied folders go too
+        os.rmdir(default_storage.path(folder))
+    except (NotImplementedError, OSError):
+        pass
     return deleted
 
 

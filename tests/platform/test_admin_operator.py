@@ -186,6 +186,7 @@ def test_export_csv_and_json_equal_the_filtered_rows(make_account, superuser, cl
     response = client.post(url(Model, "changelist"), {"action": "export_selected_csv", "_selected_action": picked})
     assert sorted(int(r["id"]) for r in _csv_rows(response)) == picked
     assert client.get(url(Model, "export", "xml")).status_code == 404
+    assert client.get(url(Model, "export", "csv"), {"created_at__gte": "not-a-date"}).status_code == 400
 
 
 def test_secrets_are_not_exported(account, superuser, client, key_client):
