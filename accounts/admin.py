@@ -11,7 +11,21 @@ from accounts.admin_base import HistoryAdmin, OperatorAdmin, OperatorAdminMixin
 from accounts.models import Account, AccountDeletion, ApiKey, AuditEvent, Membership
 
 
-class MembershipInline(admin.TabularInline):
+class SuperuserWritesMixin:
+    """Roles and keys change through the console's services (the owner-only role rule, keys
+    shown once and stored hashed); staff who are not superusers only look here."""
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+class MembershipInline(SuperuserWritesMixin, admin.TabularInline):
     model = Membership
     extra = 0
     raw_id_fields = ["user"]
@@ -32,7 +46,7 @@ class AccountAdmin(OperatorAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(OperatorAdmin):
+class MembershipAdmin(SuperuserWritesMixin, OperatorAdmin):
     list_display = ["account", "user", "role", "created_at"]
     list_filter = ["role", "account"]
     search_fields = ["user__email", "account__slug"]
@@ -41,12 +55,15 @@ class MembershipAdmin(OperatorAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(OperatorAdmin):
+class ApiKeyAdmin(SuperuserWritesMixin, OperatorAdmin):
     list_display = ["prefix", "name", "account", "scopes", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["account", ("revoked_at", admin.EmptyFieldListFilter)]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
     search_fields = ["prefix", "name", "account__slug"]
     list_select_related = ["account"]
+
+    def has_add_permission(self, request, *args):
+        return False  # a key is created in the console or the API: shown once, stored hashed
 
 
 @admin.register(AuditEvent)

@@ -122,6 +122,34 @@ class OperatorAdminMixin:
     def get_queryset(self, request):
         return scope_queryset(super().get_queryset(request), request.user)
 
+    # -- writes are audited in the account's own log ---------------------------------
+
+    def _account_of(self, obj):
+        if isinstance(obj, Account):
+            return obj
+        return getattr(obj, "account", None) if account_field_path(type(obj)) == "account" else None
+
+    def _audit(self, request, obj, verb, **details):
+        from accounts.services import Actor, audit_record
+
+        account = self._account_of(obj)
+        if account is not None:
+            audit_record(account, Actor(user=request.user), f"admin.{self.opts.model_name}.{verb}", obj,
+                         via="django admin", **details)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._audit(request, obj, "changed" if change else "created", fields=list(form.changed_data))
+
+    def delete_model(self, request, obj):
+        self._audit(request, obj, "deleted", label=str(obj)[:200])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, obj, "deleted", label=str(obj)[:200])
+        super().delete_queryset(request, queryset)
+
     def get_object(self, request, object_id, from_field=None):
         # Another account's row and a missing one look the same: 404, not the admin's redirect.
         obj = super().get_object(request, object_id, from_field)

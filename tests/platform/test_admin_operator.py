@@ -271,3 +271,28 @@ def test_history_admins_are_read_only_classes():
     for label in HISTORY:
         assert isinstance(admin.site._registry[apps.get_model(label)], HistoryAdmin), label
     assert issubclass(Membership, AccountOwned)
+
+
+def test_staff_cannot_hand_out_roles_or_keys_and_admin_writes_are_audited(worlds, staff_of_alpha, superuser, client):
+    a, b, world_a, world_b = worlds
+    from accounts.models import ApiKey
+    membership = Membership.objects.get(account=a, user=staff_of_alpha)
+    client.force_login(staff_of_alpha)
+    response = client.post(url(Membership, "change", membership.pk),
+                           {"account": a.pk, "user": staff_of_alpha.pk, "role": "owner"})
+    assert response.status_code == 403
+    assert Membership.objects.get(pk=membership.pk).role == Role.ADMIN
+    assert client.get(url(ApiKey, "add")).status_code == 403
+    # A change made in the admin lands in the account's own audit log.
+    model = world_a[Model]
+    response = client.post(url(Model, "change", model.pk), {"account": a.pk, "name": "renamed-in-admin",
+                                                           "model_type": model.model_type, "provider": "p",
+                                                           "base_model": ""})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    event = AuditEvent.objects.get(account=a, action="admin.model.changed")
+    assert event.actor_user == staff_of_alpha and "name" in event.details["fields"]
+    client.force_login(superuser)
+    model = Model.objects.create(account=a, name="lonely", model_type="external")  # nothing refers to it
+    response = client.post(url(Model, "delete", model.pk), {"post": "yes"})
+    assert response.status_code == 302 and not Model.objects.filter(pk=model.pk).exists()
+    assert AuditEvent.objects.filter(account=a, action="admin.model.deleted", actor_user=superuser).exists()
