@@ -211,3 +211,26 @@ def test_owner_deletes_the_account_through_the_worker_and_is_told(make_account, 
     message = mails[0]["message"]
     assert message["Subject"] == "Your ModelPulse account Alpha was deleted"
     assert "has been deleted" in message.get_content() and f"{len(files_a)} export files" in message.get_content()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_email_is_tried_again_and_the_data_stays_deleted(make_account, settings, tmp_path,
+                                                                  smtp_server):  # noqa: F811
+    from tests.alerts.conftest import free_port
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    a = make_account("alpha")
+    owner = a.memberships.get(role=Role.OWNER).user
+    deletion = account_deletion_request(a, Actor(user=owner), confirm="alpha")
+    real_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = free_port()  # nothing listens there
+    with pytest.raises(OSError):
+        account_deletion_run(deletion.pk)
+    deletion.refresh_from_db()
+    assert deletion.status == "done" and deletion.notified_at is None and deletion.error.startswith("e-mail:")
+    assert not Account.objects.filter(pk=a.pk).exists()
+    settings.EMAIL_PORT = real_port
+    account_deletion_run(deletion.pk)  # the task's retry
+    deletion.refresh_from_db()
+    assert deletion.notified_at is not None and deletion.error == ""
+    assert [m["to"] for m in smtp_server.messages] == [[owner.email]]
