@@ -24,11 +24,11 @@ def openai_client():
     return OpenAI(base_url=f"{FAKE}/v1", api_key="sk-fake", max_retries=0)
 
 
-def chat_calls(client, fail_model="gpt-4o-mini-fail-500"):
+def chat_calls(client, fail_model="gpt-4o-mini-fail-500", **extra):
     """The successful call, then the failing one (its exception is expected)."""
-    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, **extra)
     try:
-        client.chat.completions.create(model=fail_model, messages=MESSAGES)
+        client.chat.completions.create(model=fail_model, messages=MESSAGES, **extra)
     except Exception:  # noqa: BLE001 — the provider's error is the point of this call
         pass
 
@@ -58,20 +58,16 @@ def run_openai_v2():
 
 
 def run_traceloop():
-    """OpenLLMetry's openai and anthropic instrumentations; user and session are the
-    association properties Traceloop.set_association_properties puts in the context."""
+    """OpenLLMetry's openai and anthropic instrumentations (without the traceloop-sdk wrapper,
+    which adds user/session as association properties: those are mapped too, not tested here)."""
     from anthropic import Anthropic
-    from opentelemetry import context
     from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
     from opentelemetry.instrumentation.openai import OpenAIInstrumentor
 
     provider = sdk_provider("traceloop-app")
     OpenAIInstrumentor().instrument(tracer_provider=provider)
     AnthropicInstrumentor().instrument(tracer_provider=provider)
-    token = context.attach(context.set_value(
-        "association_properties", {"user_id": USER, "session_id": SESSION}))
     chat_calls(openai_client(), fail_model="gpt-4o-mini-fail-429")
-    context.detach(token)
     Anthropic(base_url=FAKE, api_key="sk-fake", max_retries=0).messages.create(
         model="claude-3-5-haiku", max_tokens=64, system="Be brief.", messages=MESSAGES[1:])
     provider.shutdown()
@@ -90,7 +86,8 @@ def run_openlit():
     openlit.init(otlp_endpoint=f"{MP_URL}/api/v1/otlp", otlp_headers={"Authorization": f"Bearer {MP_KEY}"},
                  service_name="openlit-app", disable_metrics=True, disable_events=True, pricing_json=pricing.name,
                  disabled_instrumentors=["requests", "urllib3", "urllib", "httpx", "django"])
-    chat_calls(openai_client())
+    # OpenLIT records the OpenAI `user` parameter (gen_ai.request.user); it has no session.
+    chat_calls(openai_client(), user=USER)
     trace.get_tracer_provider().shutdown()
 
 

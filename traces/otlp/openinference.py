@@ -5,7 +5,7 @@ retrievers, tools, agents… are steps around the model call and are skipped.
 """
 import re
 
-from traces.otlp.text import as_messages
+from traces.otlp.text import as_messages, parse_json
 
 KIND = "openinference.span.kind"
 MODEL_CALL_KINDS = {"LLM", "EMBEDDING"}
@@ -20,9 +20,15 @@ def is_model_call(attrs: dict) -> bool:
     return str(attrs.get(KIND) or "").upper() in MODEL_CALL_KINDS
 
 
+def _requested_model(attrs: dict):
+    """A failed call has no llm.model_name (it comes from the response): the request names it."""
+    parameters = parse_json(attrs.get("llm.invocation_parameters"))
+    return parameters.get("model") if isinstance(parameters, dict) else None
+
+
 def fields(attrs: dict) -> dict:
     return {
-        "model": attrs.get("llm.model_name") or attrs.get("embedding.model_name"),
+        "model": attrs.get("llm.model_name") or attrs.get("embedding.model_name") or _requested_model(attrs),
         # llm.provider is the host (openai, azure…), llm.system the API family: prefer the host.
         "provider": attrs.get("llm.provider") or attrs.get("llm.system"),
         "input_tokens": attrs.get("llm.token_count.prompt"),
