@@ -15,7 +15,7 @@ from rest_framework import authentication, exceptions
 from accounts.authentication import ApiKeyPrincipal
 from accounts.services import api_key_authenticate
 
-BASIC_HELP = "Authorization must be 'Basic base64(<any user name>:<api key>)'."
+BASIC_HELP = "Authorization must be 'Basic base64(<any user name>:<API key>)'."
 
 
 class BasicApiKeyAuthentication(authentication.BaseAuthentication):
