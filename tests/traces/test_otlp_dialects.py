@@ -191,3 +191,53 @@ def test_error_types_user_and_session_from_every_naming(account, key):
     assert (traces["traceloop"].user_id, traces["traceloop"].session_id, traces["traceloop"].ttft_ms) == \
         ("u-t", "s-t", 125)
     assert (traces["conversation"].user_id, traces["conversation"].session_id) == ("u-r", "conv-3")
+
+
+ODD_VALUES = [("list", None), ("kvlist", None), (True, None), (1.5e300, None), (-7, None), ("x" * 300, None),
+              ("{\"messages\": 5}", None), ("[1, null, {\"role\": 3}]", None)]
+KNOWN_KEYS = [
+    "gen_ai.request.model", "gen_ai.provider.name", "gen_ai.usage.input_tokens", "gen_ai.input.messages",
+    "gen_ai.output.messages", "gen_ai.system_instructions", "gen_ai.server.time_to_first_token",
+    "http.response.status_code", "user.id", "session.id", "error.type", "llm.model_name",
+    "llm.invocation_parameters", "llm.token_count.prompt", "input.value", "output.value",
+    "langfuse.observation.model.name", "langfuse.observation.usage_details", "langfuse.observation.input",
+    "langfuse.observation.completion_start_time", "langfuse.observation.level",
+]
+
+
+def _odd_span(scope, index, dialect, key, value):
+    span = scope.spans.add()
+    span.trace_id, span.span_id = b"\x01" * 16, index.to_bytes(8, "big")
+    span.start_time_unix_nano, span.end_time_unix_nano = START, START + 1
+    span.status.code = 2
+    for k, v in ({"openinference.span.kind": "LLM"} if dialect == "oi" else
+                 {"langfuse.observation.type": "generation"} if dialect == "lf" else {"gen_ai.system": "x"}).items():
+        _set(span.attributes.add(), k, v)
+    kv = span.attributes.add()
+    kv.key = key
+    if value == "list":
+        kv.value.array_value.values.add().string_value = "a"
+    elif value == "kvlist":
+        inner = kv.value.kvlist_value.values.add()
+        inner.key, inner.value.int_value = "role", 1
+    else:
+        _set(kv, key, value)
+    event = span.events.add()
+    event.name = "exception"
+    _set(event.attributes.add(), "exception.message", str(value))
+
+
+@pytest.mark.django_db
+def test_odd_attribute_values_never_fail_the_request(account, key):
+    """Every known name with every kind of value: each span is stored or rejected with a reason."""
+    message = ExportTraceServiceRequest()
+    scope = message.resource_spans.add().scope_spans.add()
+    index = 0
+    for dialect in ("genai", "oi", "lf"):
+        for name in KNOWN_KEYS:
+            for value, _ in ODD_VALUES:
+                index += 1
+                _odd_span(scope, index, dialect, name, value)
+    response, partial = send(message.SerializeToString(), key)
+    assert response.status_code == 200
+    assert Trace.objects.for_account(account).count() + partial.rejected_spans == index

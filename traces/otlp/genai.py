@@ -91,7 +91,8 @@ def messages(attrs: dict, events) -> tuple[list, list]:
     instructions = as_messages(attrs.get("gen_ai.system_instructions"), "system")
     if instructions and not any(m.get("role") == "system" for m in sent):
         # Anthropic-style system prompts arrive apart from the messages: keep them in the payload.
-        sent = [{"role": "system", "parts": [p for m in instructions for p in (m.get("parts") or [m])]}] + sent
+        parts = [p for m in instructions for p in (m["parts"] if isinstance(m.get("parts"), list) else [m])]
+        sent = [{"role": "system", "parts": parts}] + sent
     return sent, received
 
 

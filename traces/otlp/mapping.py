@@ -58,6 +58,8 @@ def status_code_in(text: str):
 def error_type_of(raw, http_status=None) -> str:
     """The HTTP status decides when there is one (429 → rate_limit, 408/504 → timeout, other
     4xx → validation, 5xx → llm_error); else words in the exception type or message."""
+    if not isinstance(http_status, int) or isinstance(http_status, bool):
+        http_status = None  # a string or a list sent as the status: validation reports it
     if http_status == 429:
         return "rate_limit"
     if http_status in (408, 504):
