@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from accounts import views
 from accounts.forms_auth import EmailAuthenticationForm
+from traces import redaction_views
 
 account_pages = [
     path("settings/", views.AccountSettingsView.as_view(), name="account-settings"),
@@ -13,6 +14,10 @@ account_pages = [
     path("settings/api-keys/", views.ApiKeysView.as_view(), name="account-api-keys"),
     path("settings/api-keys/<int:pk>/revoke/", views.ApiKeyRevokeView.as_view(), name="account-api-key-revoke"),
     path("settings/audit/", views.AuditLogView.as_view(), name="account-audit"),
+    path("settings/redaction/", redaction_views.RedactionRulesView.as_view(), name="account-redaction"),
+    path("settings/redaction/<int:pk>/delete/", redaction_views.RedactionRuleDeleteView.as_view(),
+         name="account-redaction-delete"),
+    path("settings/delete/", views.AccountDeleteView.as_view(), name="account-delete"),
     path("settings/outbox/", include("outbox.console_urls")),
     path("registry/", include("models_registry.console_urls")),
     path("alerts/", include("alerts.console_urls")),

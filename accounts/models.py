@@ -115,6 +115,20 @@ class ApiKey(AccountOwned):
         return self.revoked_at is None
 
 
+class AppendOnlyError(Exception):
+    """The audit log is append-only: its rows are never changed or deleted (only an account's
+    deletion removes that account's rows, see accounts.deletion)."""
+
+
+class AuditQuerySet(TenantQuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit events are never changed")
+
+    def delete(self):
+        raise AppendOnlyError("audit events are never deleted")
+
+
+
 class AuditEvent(AccountOwned):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="audit_events")
     actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -125,9 +139,22 @@ class AuditEvent(AccountOwned):
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # NOTE: the Python guards below stop the ORM; the database trigger of migration 0003 stops
+    # everything else (raw SQL, cascades), allowing only the actor references to be cleared
+    # when a user or key is deleted, and an account's own rows to go with the account.
+    objects = AuditQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["account", "-created_at"], name="audit_account_created")]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("audit events are never changed")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit events are never deleted")
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_type}:{self.target_id}"
@@ -139,3 +166,45 @@ class AuditEvent(AccountOwned):
         if self.actor_key_id:
             return f"key {self.actor_key.prefix}"
         return "system"
+
+
+class AccountDeletion(models.Model):
+    """An owner's request to delete an account, and the record that it was done.
+
+    Deliberately not an AccountOwned row and without a foreign key to the account: it is the
+    audit entry that outlives the account (the account's own audit log goes with it). It keeps
+    who asked, when, what was removed (rows per table, files) and when the owner was told.
+    Like the audit log it is never deleted.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    former_account_id = models.BigIntegerField(help_text="The deleted account's id (no foreign key: it is gone).")
+    account_slug = models.CharField(max_length=64)
+    account_name = models.CharField(max_length=200)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    requested_by_email = models.EmailField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    rows_deleted = models.JSONField(default=dict, blank=True)
+    files_deleted = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["former_account_id"], name="account_deletion_former")]
+
+    def __str__(self):
+        return f"deletion of {self.account_slug} ({self.status})"
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("account deletion records are kept")

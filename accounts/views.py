@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_en
 from django.views.generic import TemplateView
 
 from accounts import services
+from accounts.deletion import account_deletion_request
 from accounts.console import AccountConsoleMixin
 from accounts.errors import ApplicationError
 from accounts.forms import AccountSettingsForm, ApiKeyForm, InviteForm, RoleForm
@@ -127,6 +128,8 @@ class AccountSettingsView(ConsolePage):
         context["form"] = form
         context["member_count"] = Membership.objects.for_account(self.account).count()
         context["active_keys"] = ApiKey.objects.for_account(self.account).filter(revoked_at__isnull=True).count()
+        context["is_owner"] = self.membership.role == Role.OWNER
+        context["delete_errors"] = kwargs.get("delete_errors")
         return context
 
     def post(self, request, *args, **kwargs):
@@ -141,6 +144,25 @@ class AccountSettingsView(ConsolePage):
             return self.back()
         messages.success(request, "Settings saved.")
         return self.back()
+
+
+class AccountDeleteView(AccountSettingsView):
+    """POST-only, owners: the danger zone's form. The slug typed must match; the deletion runs
+    in the background (accounts.deletion) and the owner is e-mailed when it is done."""
+
+    write_role = Role.OWNER
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        try:
+            deletion = account_deletion_request(self.account, self.actor(), confirm=request.POST.get("confirm", ""))
+        except ApplicationError as exc:
+            context = self.get_context_data(delete_errors=exc.errors.get("confirm") or [exc.message])
+            return self.render_to_response(context, status=exc.status)
+        request.session.pop("account_slug", None)
+        messages.success(request, f"{deletion.account_name} is being deleted. Nobody can open it any more; "
+                                  f"{deletion.requested_by_email} gets an e-mail when every row and file is gone.")
+        return redirect("home")
 
 
 class MembersView(ConsolePage):

@@ -187,6 +187,11 @@ class SlaStatusSerializer(serializers.Serializer):
     budget_used = serializers.FloatField()
     budget_remaining = serializers.FloatField()
     budget_remaining_pct = serializers.FloatField(allow_null=True)
+    downtime_minutes = serializers.IntegerField(required=False, help_text="Availability: minutes judged down.")
+    traffic_minutes = serializers.IntegerField(
+        required=False, help_text="Availability: minutes of the window with at least one request, the only minutes "
+                                  "judged; the budget is (100 − target)% of them.")
+    window_minutes = serializers.IntegerField(required=False, help_text="Availability: minutes in the window.")
     compliance_pct = serializers.FloatField(allow_null=True, help_text="Share of the window's days that complied.")
     history = SlaDaySerializer(many=True)
 

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_bench_dense")
 
-from bench.ingest import post_batches, prepare_environment, serve  # noqa: E402
+from bench.ingest import drop_accounts, post_batches, prepare_environment, serve  # noqa: E402
 
 MODELS = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "mistral-large"]
 FEATURES = ["Chatbot", "Ticket Summarizer", "Answer Generation", "Email Drafting", "Search"]
@@ -81,13 +81,11 @@ def batch_bodies(start_index, count, end, span, seed):
 def reset():
     from django.db import connection
 
-    from accounts.models import Account
-
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE traces_trace, traces_requestid, traces_dirtybucket, traces_feedback, analytics_hourlyrollup, "
                        "analytics_dailyrollup, analytics_usermonth, analytics_hourlytotal, analytics_dailytotal, "
                        "analytics_dailyslice, analytics_hourlyslice, analytics_slicemonthusers, analytics_rollupstate")
-    Account.objects.filter(slug__in=["dense", "dense-copy"]).delete()
+    drop_accounts("dense", "dense-copy")
 
 
 def drain(_=None):

@@ -56,6 +56,7 @@ def populate(n: int, fresh: bool):
 
     from accounts.models import Account
     from accounts.services import account_create
+    from bench.ingest import drop_accounts
     from models_registry.models import Connection, Deployment, DeploymentVersion, Model
     from traces.models import Trace
 
@@ -67,7 +68,7 @@ def populate(n: int, fresh: bool):
             cur.execute("DELETE FROM traces_exportjob WHERE account_id = %s", [account.pk])
             cur.execute("DELETE FROM traces_trace WHERE account_id = %s", [account.pk])
             cur.execute("DELETE FROM traces_requestid WHERE account_id = %s", [account.pk])
-        account.delete()
+        drop_accounts(SLUG)
     account, _, _ = account_create(slug=SLUG, name="Bench export", owner_email="bench@export.test")
     now = datetime.now(timezone.utc)
     llama = Model.objects.create(account=account, name="support-llama-ft", model_type="fine_tuned",

@@ -41,6 +41,20 @@ def prepare_environment():
     django.setup()
 
 
+def drop_accounts(*slugs):
+    """Remove bench accounts left by an earlier run, with their rows. The audit log is
+    append-only in the database; it lets a transaction that names the account (as the
+    product's account deletion does) take that account's events along."""
+    from django.db import connection, transaction
+
+    from accounts.models import Account
+
+    for account in Account.objects.filter(slug__in=slugs):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('modelpulse.purge_account', %s, true)", [str(account.pk)])
+            account.delete()
+
+
 def make_traces(n):
     now = datetime.now(timezone.utc) - timedelta(hours=1)
     models = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "support-llama-ft"]
@@ -152,7 +166,7 @@ def main():
     from accounts.services import Actor, account_create, api_key_create
     from traces.models import Trace
 
-    Account.objects.filter(slug="bench").delete()
+    drop_accounts("bench")
     account, _, _ = account_create(slug="bench", name="Bench", owner_email="bench@bench.test")
     _, key = api_key_create(account, Actor.system(), scopes=["ingest"])
     items = make_traces(args.traces)

@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_bench_screens")
 
 from bench.dashboard import NAIVE, best_of, prepare_environment  # noqa: E402
+from bench.ingest import drop_accounts  # noqa: E402
 
 
 def main():
@@ -44,7 +45,7 @@ def main():
         cursor.execute("TRUNCATE traces_trace, traces_requestid, traces_feedback, traces_dirtybucket, analytics_hourlyrollup, "
                        "analytics_dailyrollup, analytics_hourlytotal, analytics_dailytotal, analytics_dailyslice, analytics_hourlyslice, "
                        "analytics_slicemonthusers, analytics_usermonth")
-    Account.objects.filter(slug="bench-screens").delete()
+    drop_accounts("bench-screens")
     account = Account.objects.create(slug="bench-screens", name="Bench screens", timezone="Asia/Kolkata")
     end = datetime.now(timezone.utc)
     # Stand in for autovacuum (off on some development machines) while the demo loads, as a

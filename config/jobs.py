@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 EXPORT_RUN = "traces.tasks.export_run_task"
 DELIVERY_SEND = "alerts.tasks.delivery_send_task"
 REPORT_SEND = "alerts.tasks.report_send_task"
-NAMES = (EXPORT_RUN, DELIVERY_SEND, REPORT_SEND)
+ACCOUNT_DELETE = "accounts.tasks.account_delete_task"
+NAMES = (EXPORT_RUN, DELIVERY_SEND, REPORT_SEND, ACCOUNT_DELETE)
 
 
 class QueueUnavailable(Exception):

@@ -21,6 +21,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("api/v1/", include(api_v1)),
+    # The Langfuse SDK's OTLP path (LANGFUSE_BASE_URL=<base>): docs/integrations.md.
+    path("api/public/", include("traces.otlp.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: the CSP allows no inline script.
     path("api/docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

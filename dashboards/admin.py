@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin_base import OperatorAdmin
 from dashboards.models import Dashboard, Widget
 
 
@@ -16,8 +17,18 @@ class WidgetInline(admin.TabularInline):
 
 
 @admin.register(Dashboard)
-class DashboardAdmin(admin.ModelAdmin):
+class DashboardAdmin(OperatorAdmin):
     list_display = ["name", "account", "prebuilt", "position", "updated_at"]
-    list_filter = ["prebuilt"]
+    list_filter = ["prebuilt", "preset", "account"]
     search_fields = ["name", "account__slug"]
     inlines = [WidgetInline]
+
+
+@admin.register(Widget)
+class WidgetAdmin(OperatorAdmin):
+    list_display = ["title", "dashboard", "account", "kind", "position", "width"]
+    list_filter = ["kind", "preset", "account"]
+    search_fields = ["title", "dashboard__name", "account__slug"]
+    list_select_related = ["dashboard", "account"]
+    # Widgets are written through the API or the console, which validate them.
+    readonly_fields = ["dashboard", "account", "metrics", "group_by", "filters"]

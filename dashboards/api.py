@@ -19,7 +19,7 @@ from dashboards.models import Dashboard, Widget
 
 class WidgetFields(serializers.ModelSerializer):
     metrics = serializers.ListField(child=serializers.CharField(max_length=64), max_length=catalog.MAX_METRICS,
-                                    help_text="Metric names of GET /api/v1/metrics (e.g. total_requests).")
+                                    help_text="Metric names of GET /api/v1/metrics (e.g. total_requests); empty for an alerts widget.")
     filters = serializers.DictField(child=serializers.CharField(max_length=200, allow_blank=True), required=False,
                                     help_text="Filter name to value, as the metrics endpoints take them.")
     group_by = serializers.CharField(max_length=16, allow_blank=True, required=False,

@@ -10,7 +10,9 @@ from analytics import params
 from analytics.selectors import FILTERS
 from analytics.selectors.metrics import BREAKDOWN_DIMENSIONS
 
-KINDS = ("line", "bar", "pie", "table", "metric")
+# "alerts" lists the alert events open during the range whose scope covers the widget's
+# selection (GET /api/v1/analytics/alerts), latest first; it names no metric.
+KINDS = ("line", "bar", "pie", "table", "metric", "alerts")
 
 # D1, the dashboard default first.
 PRESETS = ("last_7d", *(p for p in params.PRESETS if p != "last_7d"))

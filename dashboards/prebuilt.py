@@ -35,8 +35,10 @@ PREBUILT = {
             _w("Peak requests per minute", "metric", ["peak_rpm"]),
             _w("Success rate", "line", ["success_rate"], "time", width=2),
             _w("Errors by model", "bar", ["failed_requests"], "model"),
+            # Seed 003: the alert events open during the range, latest first.
+            _w("Alerts", "alerts", [], limit=6),
             _w("Throughput by feature", "table", ["total_requests", "peak_rpm", "avg_latency_ms", "error_rate"],
-               "feature", width=3, limit=10),
+               "feature", width=2, limit=10),
         ],
     },
     "cost": {

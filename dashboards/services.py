@@ -58,6 +58,16 @@ def widget_errors(account, data: dict) -> dict:
     kind, group_by, metrics = data.get("kind"), data.get("group_by", ""), data.get("metrics")
     if kind not in catalog.KINDS:
         errors["kind"] = [f"must be one of {', '.join(catalog.KINDS)}"]
+    if kind == "alerts":
+        # Alert events, not a metric: no metric and no grouping; limit is how many are listed.
+        if metrics not in (None, []):
+            errors["metrics"] = ["an alerts widget lists alert events: leave the metrics empty"]
+        if group_by:
+            errors["group_by"] = ["an alerts widget lists alert events: leave the grouping empty"]
+        if data.get("preset", "") not in ("", *catalog.PRESETS):
+            errors["preset"] = [f"must be empty (the dashboard's range) or one of {', '.join(catalog.PRESETS)}"]
+        errors.update(filters_errors(account, data.get("filters", {})))
+        return errors
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         errors["metrics"] = ["must be a list of 1 to 4 metric names"]
     else:

@@ -6,6 +6,7 @@ and record the audit entry; these views only build forms and tables.
 from decimal import Decimal
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms import DateTimeField, DateTimeInput, modelform_factory
@@ -131,7 +132,8 @@ def _rate_rows(qs):
 
 
 def _replica_rows(qs):
-    for row in qs.select_related("deployment", "version").order_by("-at"):
+    """Rows of a page already ordered and cut by the view (spec "order"): the newest first."""
+    for row in qs:
         yield row, [
             cell(dt=row.at),
             cell(row.deployment.name, primary=True),
@@ -210,7 +212,7 @@ KINDS = {
     },
     "scaling": {
         "model": m.ReplicaEvent, "title": "Scaling events", "singular": "scaling event", "rows": _replica_rows,
-        "icon": "production",
+        "icon": "production", "order": ("-at", "-id"), "related": ("deployment", "version"),
         "fields": ["deployment", "version", "at", "replicas", "hardware"],
         "labels": {"at": "From", "version": "Version (optional)"},
         "columns": ["From", "Deployment", "Version", ("Replicas", "num"), "Hardware"],
@@ -231,6 +233,9 @@ KINDS = {
 # Foreign keys offered in forms: only this account's rows.
 FK_QUERYSETS = {"model": m.Model, "deployment": m.Deployment, "version": m.DeploymentVersion}
 EMPTY_LABELS = {"model": "Choose a model", "deployment": "Choose a deployment", "version": "All versions"}
+
+
+REGISTRY_PAGE_SIZE = 50
 
 
 class RegistryPage(AccountConsoleMixin, TemplateView):
@@ -288,7 +293,18 @@ class RegistryListView(RegistryPage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["form"] = kwargs.get("form") or self.make_form()
-        context["table"] = [{"pk": row.pk, "cells": cells} for row, cells in self.spec["rows"](self.rows())]
+        number = self.request.GET.get("page")
+        if "order" in self.spec:
+            # Long lists (tens of thousands of scaling events): the database cuts the page.
+            qs = self.rows().select_related(*self.spec.get("related", ())).order_by(*self.spec["order"])
+            page = Paginator(qs, REGISTRY_PAGE_SIZE).get_page(number)
+            rows = self.spec["rows"](page.object_list)
+        else:
+            # Short lists whose rows are judged against each other (prices in force): cut after.
+            page = Paginator(list(self.spec["rows"](self.rows())), REGISTRY_PAGE_SIZE).get_page(number)
+            rows = page.object_list
+        context["page"] = page
+        context["table"] = [{"pk": row.pk, "cells": cells} for row, cells in rows]
         context["columns"] = [c if isinstance(c, tuple) else (c, "") for c in self.spec["columns"]]
         context["empty_heading"] = f"No {self.spec['title'].lower()} yet"
         context["has_times"] = any(isinstance(f, DateTimeField) for f in context["form"].fields.values())

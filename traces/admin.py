@@ -8,7 +8,8 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.utils.functional import cached_property
 
-from traces.models import ExplorerPreference, ExportJob, Feedback, Trace
+from accounts.admin_base import HistoryAdmin, OperatorAdmin
+from traces.models import DirtyBucket, ExplorerPreference, ExportJob, Feedback, RedactionRule, Trace
 
 
 class EstimatedCountPaginator(Paginator):
@@ -27,7 +28,7 @@ class EstimatedCountPaginator(Paginator):
 
 
 @admin.register(Trace)
-class TraceAdmin(admin.ModelAdmin):
+class TraceAdmin(OperatorAdmin):
     list_display = ["request_id", "account", "model", "model_type", "status", "response_time_ms", "source_type",
                     "source", "executed_at"]
     list_filter = ["status", "model_type", "source_type", "error_type", "account"]
@@ -48,7 +49,7 @@ class TraceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(admin.ModelAdmin):
+class ExportJobAdmin(OperatorAdmin):
     list_display = ["id", "account", "filename", "format", "status", "rows_written", "rows_total", "created_by",
                     "api_key", "created_at", "finished_at", "expired"]
     list_filter = ["status", "format", "expired", "account"]
@@ -62,13 +63,32 @@ class ExportJobAdmin(admin.ModelAdmin):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(OperatorAdmin):
     list_display = ["request_id", "account", "rating", "thumbs", "accepted", "updated_at"]
     list_filter = ["thumbs", "account"]
     search_fields = ["=request_id"]
 
 
 @admin.register(ExplorerPreference)
-class ExplorerPreferenceAdmin(admin.ModelAdmin):
+class ExplorerPreferenceAdmin(OperatorAdmin):
     list_display = ["user", "account", "selection", "hidden_columns", "updated_at"]
     list_filter = ["account"]
+    search_fields = ["user__email", "account__slug"]
+
+
+@admin.register(RedactionRule)
+class RedactionRuleAdmin(OperatorAdmin):
+    list_display = ["kind", "pattern", "replacement", "enabled", "account", "created_at"]
+    list_filter = ["kind", "enabled", "account"]
+    search_fields = ["pattern", "replacement", "account__slug"]
+    list_select_related = ["account"]
+
+
+@admin.register(DirtyBucket)
+class DirtyBucketAdmin(HistoryAdmin):
+    """Hours waiting for the rollup worker: its state, never edited by hand."""
+
+    list_display = ["account", "hour_start", "marked_at"]
+    list_filter = ["account"]
+    search_fields = ["account__slug"]
+    date_hierarchy = "hour_start"

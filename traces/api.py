@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
+from accounts.authentication import ApiKeyAuthentication, CsrfSessionAuthentication
 from accounts.errors import ApplicationError
 from accounts.json_io import SURROGATE_REASON, lone_surrogate_path
 from accounts.models import Role
@@ -15,6 +16,7 @@ from accounts.services import audit_record
 from traces.models import RedactionRule
 from traces.services.redaction import compile_pattern
 from traces.otlp import decode as otlp_decode
+from traces.otlp.auth import BasicApiKeyAuthentication
 from traces.otlp.mapping import export_request_items
 from traces.ratelimit import check_rate
 from config.metrics import count_ingest
@@ -155,13 +157,19 @@ class RedactionRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
 class OtlpTraceView(IngestView):
     """OTLP/HTTP traces (I2): point an exporter at `<base>/api/v1/otlp`."""
 
+    # Bearer as everywhere, and Basic for exporters that only speak Basic (traces/otlp/auth.py).
+    authentication_classes = [ApiKeyAuthentication, BasicApiKeyAuthentication, CsrfSessionAuthentication]
+
     @extend_schema(
         operation_id="otlp_traces_export",
         request={"application/x-protobuf": bytes, "application/json": dict},
         responses={200: OpenApiResponse(description="ExportTraceServiceResponse (protobuf or JSON, as sent); "
-                                                    "partial_success counts rejected GenAI spans"),
+                                                    "partial_success counts the model-call spans not stored, "
+                                                    "and says why"),
                    400: ERROR_BODY, 413: ERROR_BODY, 415: ERROR_BODY},
-        description="OpenTelemetry spans with gen_ai.* attributes become traces; other spans are skipped.",
+        description="OpenTelemetry spans of model calls become traces: OpenTelemetry GenAI (gen_ai.*), "
+                    "OpenInference (openinference.span.kind LLM) and Langfuse (langfuse.observation.type "
+                    "generation). Other spans are skipped. Content-Encoding gzip is accepted.",
     )
     def post(self, request):
         content_type = (request.content_type or "").split(";")[0].strip().lower()
@@ -173,20 +181,36 @@ class OtlpTraceView(IngestView):
             body = otlp_decode.gunzip_limited(body)
         message = otlp_decode.decode_export_request(body, content_type)
         items, skipped = export_request_items(message)
-        rejected, messages = 0, []
+        errors = []
         for start in range(0, len(items), 1000):
             result = ingest_batch(self.account, items[start:start + 1000])
             count_ingest(request.path, result)
-            rejected += len(result.errors)
-            messages += [f"span {e['request_id']}: {e['field']} {e['message']}".strip() for e in result.errors[:3]]
+            errors += result.errors
         response = ExportTraceServiceResponse()
-        if rejected:
-            response.partial_success.rejected_spans = rejected
-            response.partial_success.error_message = "; ".join(messages[:5])
-        if skipped and not rejected:
-            # Not an error: OTLP's partial_success carries the note with rejected_spans = 0.
-            response.partial_success.error_message = f"{skipped} span(s) without gen_ai.* attributes were skipped"
+        note = otlp_decode.partial_success_message(errors, skipped)
+        if errors:
+            response.partial_success.rejected_spans = len(errors)
+        if note:
+            # Skipped spans are not errors: OTLP carries such a note with rejected_spans = 0.
+            response.partial_success.error_message = note
         return HttpResponse(otlp_decode.encode_response(response, content_type), content_type=content_type)
+
+
+class LangfuseOtlpTraceView(OtlpTraceView):
+    """The Langfuse SDK's export path: `LANGFUSE_BASE_URL=<base>` and an API key as the secret."""
+
+    authentication_classes = [BasicApiKeyAuthentication, ApiKeyAuthentication, CsrfSessionAuthentication]
+
+    @extend_schema(
+        operation_id="langfuse_otel_traces_export",
+        request={"application/x-protobuf": bytes, "application/json": dict},
+        responses={200: OpenApiResponse(description="ExportTraceServiceResponse, as for /api/v1/otlp/v1/traces"),
+                   400: ERROR_BODY, 413: ERROR_BODY, 415: ERROR_BODY},
+        description="The same OTLP export at the path the Langfuse SDK (v3+) sends to, so a team moves "
+                    "by pointing LANGFUSE_BASE_URL here. Authorization: Basic base64(any:<api key>).",
+    )
+    def post(self, request):
+        return super().post(request)
 
 
 def _events_view(service, key, name, summary):

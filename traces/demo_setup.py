@@ -44,8 +44,10 @@ def demo_operate_setup(account) -> None:
     for spec in wanted:
         if spec["name"] not in existing:
             rules.rule_create(account, actor, **spec)
-    if not Sla.objects.for_account(account).filter(name="Availability 99.5%").exists():
-        slas.sla_create(account, actor, name="Availability 99.5%", objective="availability", target=99.5,
+    # The demo's sparse traffic (about two requests a minute, 2 % failing) has a down minute in
+    # fifty: 97 % is met on ordinary days and missed on the days of its error spikes.
+    if not Sla.objects.for_account(account).filter(objective="availability").exists():
+        slas.sla_create(account, actor, name="Availability 97%", objective="availability", target=97,
                         window_days=30)
     if not ReportSchedule.objects.for_account(account).filter(name="Weekly summary").exists():
         reports.schedule_create(account, actor, name="Weekly summary", frequency="weekly", recipients=[DEMO_OWNER],

@@ -2,9 +2,14 @@
 rolling window (30 days by default), with current status, daily compliance history and error budget.
 
 Definitions (docs/alerts.md):
-- availability: a minute is *down* when at least `down_error_rate` % of the requests in it failed
-  (minutes without requests are up). Allowed downtime = (100 − target)% of the window's minutes,
-  so 99.9% over 30 days allows 43.2 minutes; budget remaining = allowed − downtime.
+- availability: only minutes with traffic are judged (a minute without requests says nothing
+  about the service, so it is neither up nor down). A judged minute is *down* when at least
+  `down_error_rate` % of its requests failed. Availability = 1 − down minutes / minutes with
+  traffic; allowed downtime = (100 − target)% of the minutes with traffic, so a service with
+  traffic every minute of 30 days at 99.9% may be down 43.2 minutes (seed 003), and one with
+  traffic in 5,000 minutes of the window 5 minutes; budget remaining = allowed − down minutes
+  (negative: overspent by that many minutes). Availability ≥ target exactly when the budget
+  is not overspent.
 - success rate: successes / requests over the window ≥ target; the budget is in failed requests:
   allowed = (100 − target)% of the requests.
 - p95 latency: p95 over the window ≤ target ms; the budget is in slow requests: 5% of the
@@ -47,18 +52,19 @@ def _raw_scope(sla: Sla, start, end) -> tuple[str, dict]:
              "tz": sla.account.timezone})  # a validated IANA name
 
 
-def down_minutes_by_day(sla: Sla, start, end) -> dict:
-    """{local date: minutes in which at least down_error_rate % of the requests failed}."""
+def minutes_by_day(sla: Sla, start, end) -> dict:
+    """{local date: (down minutes, minutes with traffic)}; a minute is down when at least
+    down_error_rate % of its requests failed."""
     scope, params = _raw_scope(sla, start, end)
     with read_connection().cursor() as cursor:
         cursor.execute(
-            f"""SELECT (m AT TIME ZONE %(tz)s)::date, count(*) FROM (
-                    SELECT date_trunc('minute', executed_at) AS m FROM traces_trace WHERE {scope}
-                    GROUP BY 1
-                    HAVING count(*) FILTER (WHERE status = 'failure') * 100.0 >= %(down)s * count(*)
-                ) AS down GROUP BY 1""",
+            f"""SELECT (m AT TIME ZONE %(tz)s)::date, count(*) FILTER (WHERE down), count(*) FROM (
+                    SELECT date_trunc('minute', executed_at) AS m,
+                           count(*) FILTER (WHERE status = 'failure') * 100.0 >= %(down)s * count(*) AS down
+                    FROM traces_trace WHERE {scope} GROUP BY 1
+                ) AS minutes GROUP BY 1""",
             {**params, "down": sla.down_error_rate})
-        return dict(cursor.fetchall())
+        return {day: (down, seen) for day, down, seen in cursor.fetchall()}
 
 
 def slow_requests_by_day(sla: Sla, start, end) -> dict:
@@ -98,12 +104,13 @@ def sla_report(sla: Sla, now=None) -> dict:
               "window_days": sla.window_days, "period": {"start": start.isoformat(), "end": now.isoformat()},
               "total_requests": requests}
     if sla.objective == SlaObjective.AVAILABILITY:
-        down = down_minutes_by_day(sla, start, now)
-        window_minutes = window / timedelta(minutes=1)
-        downtime = sum(down.values())
-        allowed = (100.0 - sla.target) / 100.0 * window_minutes
-        value = 100.0 * (1 - downtime / window_minutes)
-        report.update(value=value, unit="percent", downtime_minutes=downtime, budget_unit="minutes",
+        by_day = minutes_by_day(sla, start, now)
+        downtime = sum(d for d, _ in by_day.values())
+        observed = sum(n for _, n in by_day.values())
+        allowed = (100.0 - sla.target) / 100.0 * observed
+        value = 100.0 * (1 - downtime / observed) if observed else None
+        report.update(value=value, unit="percent", downtime_minutes=downtime, traffic_minutes=observed,
+                      window_minutes=round(window / timedelta(minutes=1)), budget_unit="minutes",
                       budget_total=allowed, budget_used=downtime, budget_remaining=allowed - downtime)
     elif sla.objective == SlaObjective.SUCCESS_RATE:
         failures = summary["failed_requests"]
@@ -123,12 +130,10 @@ def sla_report(sla: Sla, now=None) -> dict:
         point = points.get(day.isoformat())
         n = point["total_requests"] if point else 0
         if sla.objective == SlaObjective.AVAILABILITY:
-            lo = max(start, day_start(account, day))
-            hi = min(now, day_start(account, day + timedelta(days=1)))
-            minutes = (hi - lo) / timedelta(minutes=1)
-            d = down.get(day, 0)
+            d, minutes = by_day.get(day, (0, 0))
             value = 100.0 * (1 - d / minutes) if minutes else None
-            entry = {"downtime_minutes": d}
+            entry = {"downtime_minutes": d, "traffic_minutes": minutes,
+                     "allowed_minutes": (100.0 - sla.target) / 100.0 * minutes}
         elif sla.objective == SlaObjective.SUCCESS_RATE:
             value = point["success_rate"] if n else None
             entry = {"failed_requests": point["failed_requests"] if n else 0}

@@ -36,12 +36,40 @@ def sla_card(sla):
     tone = "neutral" if report["status"] == "no_data" else ("ok" if report["status"] == "meeting" else "bad")
     target = f"≥ {format_value(sla.target, 'percent')}" if unit == "percent" else f"≤ {format_value(sla.target, 'ms')}"
     return {"sla": sla, "report": report, "value": format_value(report["value"], unit), "target": target,
+            **budget_words(sla, report),
             "tone": tone, "bar": max(0.0, min(100.0, pct)) if pct is not None else 0.0,
             "bar_tone": "bad" if pct is not None and pct < 0 else ("warn" if pct is not None and pct < 25 else ""),
             "remaining": format_value(report["budget_remaining"], "count") if report["budget_unit"] == "requests"
             else f"{report['budget_remaining']:.1f}",
             "total": format_value(report["budget_total"], "count") if report["budget_unit"] == "requests"
             else f"{report['budget_total']:.1f}"}
+
+
+def _minutes(value) -> str:
+    return f"{value:,.1f}".rstrip("0").rstrip(".") + " min"
+
+
+def budget_words(sla, report) -> dict:
+    """The error budget as a person reads it: what is left (or overspent) and what it is made of."""
+    remaining, total, used = report["budget_remaining"], report["budget_total"], report["budget_used"]
+    share = format_value(100.0 - sla.target, "percent") if report["unit"] == "percent" else "5%"
+    if report["budget_unit"] == "minutes":
+        amount = _minutes
+        what = (f"{_minutes(used)} down of {_minutes(total)} allowed — {share} of the "
+                f"{format_value(report['traffic_minutes'], 'count')} minutes with traffic "
+                f"(of {format_value(report['window_minutes'], 'count')} in the window)")
+    else:
+        amount = lambda v: format_value(round(v), "count") + " requests"  # noqa: E731
+        kind = "failed" if report["objective"] == "success_rate" else f"slower than {format_value(sla.target, 'ms')}"
+        what = (f"{format_value(used, 'count')} {kind} of {format_value(total, 'count')} allowed — {share} of "
+                f"{format_value(report['total_requests'], 'count')} requests")
+    if report["status"] == "no_data":
+        headline = "No traffic"
+    elif remaining >= 0:
+        headline = f"{amount(remaining)} left"
+    else:
+        headline = f"Overspent by {amount(-remaining)}"
+    return {"budget_headline": headline, "budget_line": what}
 
 
 class SlasView(AlertsPage):

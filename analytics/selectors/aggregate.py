@@ -36,7 +36,8 @@ class Agg:
         s = self.sums
         n = s["requests"]
         pct = lambda part: round(100.0 * part / n, 4) if n else 0.0  # noqa: E731
-        q = lambda counter, p: sketch.quantile(counter, p)  # noqa: E731
+        q = lambda counter, p: sketch.quantile(  # noqa: E731
+            counter, p, *((self.latency_min, self.latency_max) if counter is self.latency else ()))
         return {
             "total_requests": n, "successful_requests": s["successes"], "failed_requests": s["failures"],
             "success_rate": pct(s["successes"]), "error_rate": pct(s["failures"]),

@@ -409,16 +409,64 @@ def _peaks(sel: Selection, keys=()) -> dict:
         return {tuple(row[:-1]): int(row[-1]) for row in cursor.fetchall() if row[-1] is not None}
 
 
+# When the range holds at most this many of the account's traces, percentiles come exactly
+# from the raw rows (the value at rank ⌊q·(n−1)⌋, numpy's method="lower"); above it, from
+# the merged sketches interpolated by rank (docs/percentiles.md). The bound is on the rows
+# the exact read would scan (whatever the filters: only the account and time lead the
+# index), so a busy account's week never turns a dashboard call into a pass over its traces.
+EXACT_PERCENTILES_MAX = 20_000
+
+
+def _exact_is_cheap(sel: Selection, requests: int) -> bool:
+    if requests > EXACT_PERCENTILES_MAX:
+        return False
+    if not sel.filters:
+        return True
+    # Counting stops at the bound: a few thousand index entries at most.
+    with read_connection().cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM (SELECT 1 FROM traces_trace WHERE account_id = %s AND executed_at >= %s "
+                       "AND executed_at < %s LIMIT %s) AS x",
+                       [sel.account.pk, sel.start, sel.end, EXACT_PERCENTILES_MAX + 1])
+        return cursor.fetchone()[0] <= EXACT_PERCENTILES_MAX
+PERCENTILES = {"latency": ("response_time_ms", (0.5, 0.9, 0.95, 0.99)), "ttft": ("ttft_ms", (0.5, 0.95))}
+
+
+def _exact_percentiles(sel: Selection, keys=(), which=("latency", "ttft")) -> dict:
+    """{key tuple: {"p50_latency_ms": …}} over the selection's raw traces, exact: the value
+    at rank ⌊q·(n−1)⌋ (numpy method="lower"; float8 arithmetic, as sketch.quantile's)."""
+    exprs = _key_exprs(sel, "raw", keys)
+    where, params = _where(sel, "t.")
+    params.update({"account": sel.account.pk, "start": sel.start, "end": sel.end})
+    names = [f"k{i}" for i in range(len(exprs))]
+    inner = [f"array_agg(t.{PERCENTILES[w][0]} ORDER BY t.{PERCENTILES[w][0]}) "
+             f"FILTER (WHERE t.{PERCENTILES[w][0]} IS NOT NULL) AS a_{w}" for w in which]
+    outer = [f"a_{w}[floor({q}::float8 * (cardinality(a_{w}) - 1))::int + 1]"
+             for w in which for q in PERCENTILES[w][1]]
+    group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(exprs)))}" if exprs else ""
+    sql = (f"SELECT {''.join(n + ', ' for n in names)}{', '.join(outer)} FROM ("
+           f"SELECT {''.join(f'{e} AS {n}, ' for e, n in zip(exprs, names))}{', '.join(inner)} FROM traces_trace t "
+           f"WHERE t.account_id = %(account)s AND t.executed_at >= %(start)s AND t.executed_at < %(end)s{where}"
+           f"{group}) AS s")
+    columns = [f"p{round(q * 100)}_{w}_ms" for w in which for q in PERCENTILES[w][1]]
+    with read_connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        return {tuple(row[:len(exprs)]): dict(zip(columns, row[len(exprs):])) for row in cursor.fetchall()}
+
+
 def metrics_grouped(sel: Selection, keys=(), peak=False, sketches=True, users=True) -> dict:
     """{key tuple: metrics} for the selection grouped by keys; groups without requests are absent.
     sketches=False: counts and sums only (percentiles None), "latency": no TTFT percentiles;
     users=False: active_users None."""
     aggs = _collect(sel, keys, sketches=sketches)
+    exact = {}
+    if sketches and _exact_is_cheap(sel, sum(agg.sums["requests"] for agg in aggs.values())):
+        exact = _exact_percentiles(sel, keys, ("latency", "ttft") if sketches is True else ("latency",))
     counted = _active_users(sel, keys) if users else None
     peaks = _peaks(sel, keys) if peak else {}
     out = {}
     for key, agg in aggs.items():
         metrics = agg.metrics(active_users=counted.get(key, 0) if counted is not None else None)
+        metrics.update(exact.get(key, {}))
         if sketches is not True:
             unknown = ("p50_", "p90_", "p95_", "p99_") if not sketches else ("p50_ttft", "p95_ttft")
             metrics.update({k: None for k in metrics if k.startswith(unknown)})

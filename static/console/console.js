@@ -54,6 +54,14 @@
     if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
   });
 
+  // A destructive button waits until its confirmation text is typed exactly (the server checks it too).
+  document.addEventListener("input", (event) => {
+    const input = event.target;
+    if (!input.matches || !input.matches("[data-must-match]")) return;
+    const button = document.querySelector(input.dataset.enables);
+    if (button) button.disabled = input.value.trim() !== input.dataset.mustMatch;
+  });
+
   function dismiss(toast) {
     if (!toast) return;
     toast.classList.add("leaving");

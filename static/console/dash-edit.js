@@ -1,5 +1,5 @@
 // The dashboard editor: name, default range, dashboard filters and the widgets (chart kind,
-// metrics, grouping, filters, range, width), ordered with up / down. Saved in one request to
+// metrics, grouping, filters, range, width; or an alerts list), ordered with up / down. Saved in one request to
 // /api/v1/dashboards; the server's field errors are shown next to their fields.
 (function () {
   "use strict";
@@ -9,7 +9,7 @@
   const VALUES = CTX.filter_values || {};
   const form = document.querySelector("[data-editor]");
   const list = form.querySelector("[data-widgets]");
-  const KIND_LABEL = { line: "Line chart", bar: "Bar chart", pie: "Pie chart", table: "Table", metric: "Metric card" };
+  const KIND_LABEL = { line: "Line chart", bar: "Bar chart", pie: "Pie chart", table: "Table", metric: "Metric card", alerts: "Alerts" };
   const WIDTHS = [[1, "One third"], [2, "Two thirds"], [3, "Full width"]];
   const FILTER_LABEL = (n) => n.replace(/_/g, " ");
   let counter = 0;
@@ -76,7 +76,7 @@
   const readMetrics = (box) => [...box.querySelectorAll("[data-metric]")].map((s) => s.value);
 
   function groupingOptions(kind) {
-    return CAT.groupings.filter((g) => (kind === "metric" ? g.name === "" : kind === "pie" ? !["", "time"].includes(g.name) : g.name !== ""))
+    return CAT.groupings.filter((g) => (kind === "metric" || kind === "alerts" ? g.name === "" : kind === "pie" ? !["", "time"].includes(g.name) : g.name !== ""))
       .map((g) => [g.name, g.label]);
   }
 
@@ -107,18 +107,27 @@
         el("div", { class: "field wide", "data-field": "filters" }, el("label", { text: "Filters" }), filters,
           el("button", { class: "btn small ghost", type: "button", text: "+ filter", onclick: () => filters.append(filterRow(CAT.filters[0], "")) }),
           el("div", { class: "error", "data-error-for": "filters" }))));
+    shape();
     kind.addEventListener("change", () => {
       const current = group.value;
       const options = groupingOptions(kind.value);
       group.replaceChildren(...options.map(([v, l]) => el("option", { value: v, text: l })));
       group.value = options.some(([v]) => v === current) ? current : (kind.value === "pie" ? "model" : options[0][0]);
-      metricPicks(box, readMetrics(box), kind.value);
-      limit.closest(".field").hidden = ["", "time"].includes(group.value);
+      metricPicks(box, readMetrics(box).length ? readMetrics(box) : ["total_requests"], kind.value);
+      shape();
     });
-    group.addEventListener("change", () => { limit.closest(".field").hidden = ["", "time"].includes(group.value); });
-    limit.closest(".field").hidden = ["", "time"].includes(group.value);
+    // An alerts widget names no metric and no grouping; its "rows" are the events listed.
+    function shape() {
+      const alerts = kind.value === "alerts";
+      box.closest(".field").hidden = alerts;
+      group.closest(".field").hidden = alerts;
+      limit.closest(".field").hidden = !alerts && ["", "time"].includes(group.value);
+      limit.closest(".field").querySelector("label").textContent = alerts ? "Events listed" : "Rows or slices";
+    }
+    group.addEventListener("change", shape);
+    node.shape = shape;
     node.readWidget = () => ({
-      title: title.value.trim(), kind: kind.value, metrics: readMetrics(box), group_by: group.value,
+      title: title.value.trim(), kind: kind.value, metrics: kind.value === "alerts" ? [] : readMetrics(box), group_by: group.value,
       preset: preset.value, width: Number(width.value), limit: Number(limit.value) || 8, filters: readFilters(filters),
     });
     return node;

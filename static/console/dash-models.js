@@ -245,6 +245,12 @@
     dialog.showModal();
     expandLoad().catch((err) => MP.showError(document, err.message));
   });
+  // A drag over the expanded chart zooms the dialog's own range, not the page's.
+  MP.zoomScope(dialog, (range) => {
+    Object.assign(ex, { preset: "custom", start: range.start, end: range.end });
+    exControls.sync();
+    expandLoad().catch((err) => MP.showError(document, err.message));
+  });
   dialog.querySelector("[data-close-expand]").addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => {
     const canvas = dialog.querySelector("canvas");

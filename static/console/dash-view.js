@@ -1,5 +1,7 @@
-// A custom dashboard (D8): draws each widget — line, bar, pie, table or metric card — from the
-// metrics endpoints with the dashboard's range (or the widget's own) and filters.
+// A custom dashboard (D8): draws each widget — line, bar, pie, table, metric card or the alert
+// events of its selection — from the metrics endpoints with the dashboard's range (or the
+// widget's own) and filters. "Arrange" makes the grid editable by dragging: a widget's handle
+// moves it, its right edge sets its width (one to three columns); "Save layout" stores both.
 (function () {
   "use strict";
   const { fmt, el } = MP;
@@ -20,6 +22,7 @@
   }
 
   function card(widget) {
+    if (widget.kind === "alerts") return alertsCard(widget);
     const own = widget.preset ? el("span", { class: "badge neutral", text: PRESET[widget.preset] || widget.preset, title: "This widget's own range" }) : null;
     const labels = widget.metrics.map(label).join(", ");
     const sub = [labels === widget.title ? null : labels, widget.group_by ? `by ${GROUPING[widget.group_by] || widget.group_by}` : null,
@@ -35,6 +38,26 @@
       el("div", {}, el("h2", {}, widget.title), el("div", { class: "sub", text: sub })),
       el("div", { class: "widget-tools" }, own)),
     el("div", { class: "widget-body" }, body));
+  }
+
+  function alertsCard(widget) {
+    const own = widget.preset ? el("span", { class: "badge neutral", text: PRESET[widget.preset] || widget.preset, title: "This widget's own range" }) : null;
+    const scope = Object.entries(widget.filters || {}).map(([k, v]) => `${k} = ${v}`).join(", ");
+    return el("section", {
+      class: `widget${widget.width > 1 ? ` span-${widget.width}` : ""}`, "data-widget-id": widget.id, "data-kind": "alerts",
+      "data-testid": "board-widget",
+    },
+    el("div", { class: "widget-head" },
+      el("div", {}, el("h2", {}, widget.title), el("div", { class: "sub", text: `Alert events open during the range, latest first${scope ? ` · ${scope}` : ""}` })),
+      el("div", { class: "widget-tools" }, own, el("a", { class: "btn small ghost", href: `/a/${MP.CTX.account}/alerts/events/`, text: "All events" }))),
+    el("div", { class: "widget-figures", "data-figures": "" }),
+    el("div", { class: "widget-body" }, el("div", { class: "alert-list", "data-alert-list": "" })));
+  }
+
+  async function alertsWidget(node, widget, p) {
+    const body = await MP.api("analytics/alerts", { ...p, limit: widget.limit || 8 });
+    MP.alertList(node.querySelector("[data-alert-list]"), body, node.querySelector("[data-figures]"));
+    return body;
   }
 
   // A custom metric (L6) is computed by its own endpoint; a base metric comes from the summary.
@@ -132,9 +155,133 @@
     return body;
   }
 
-  MP.page({
+  // ---------- arrange: drag to move and to resize, on the three-column grid ----------
+  const arrangeButton = document.querySelector("[data-arrange]");
+  const arrangeBar = document.querySelector("[data-arrange-bar]");
+  let arranging = false;
+  let controller = null;
+
+  const widgetsOf = () => [...grid.querySelectorAll("[data-widget-id]")];
+  const widthOf = (node) => (node.classList.contains("span-3") ? 3 : node.classList.contains("span-2") ? 2 : 1);
+  function setWidth(node, n) {
+    node.classList.remove("span-2", "span-3");
+    if (n > 1) node.classList.add(`span-${n}`);
+    node.dataset.width = String(n);
+    const label = node.querySelector("[data-width-label]");
+    if (label) label.textContent = ["", "One third", "Two thirds", "Full width"][n];
+  }
+  function columns() {
+    const styles = getComputedStyle(grid);
+    return styles.gridTemplateColumns.split(" ").filter(Boolean).length || 3;
+  }
+
+  function arrangeOn() {
+    arranging = true;
+    grid.classList.add("arranging");
+    arrangeBar.hidden = false;
+    arrangeButton.hidden = true;
+    widgetsOf().forEach((node) => {
+      node.dataset.savedWidth = String(widthOf(node));
+      node.dataset.width = String(widthOf(node));
+      node.append(
+        el("button", { class: "arrange-handle", type: "button", title: "Drag to move", "aria-label": "Drag to move", "data-move-handle": "" }, MP.icon("drag")),
+        el("span", { class: "arrange-width", "data-width-label": "", text: ["", "One third", "Two thirds", "Full width"][widthOf(node)] }),
+        el("span", { class: "arrange-resize", title: "Drag to resize", "aria-label": "Drag to resize", "data-resize-handle": "" }));
+    });
+  }
+  function arrangeOff() {
+    arranging = false;
+    grid.classList.remove("arranging");
+    arrangeBar.hidden = true;
+    arrangeButton.hidden = false;
+    grid.querySelectorAll("[data-move-handle], [data-resize-handle], [data-width-label]").forEach((n) => n.remove());
+  }
+
+  // Moving: the widget follows the pointer through the grid's order; the others reflow live.
+  function startMove(node, event) {
+    node.classList.add("dragging");
+    const move = (e) => {
+      const target = document.elementFromPoint(e.clientX, e.clientY);
+      const over = target && target.closest("[data-widget-id]");
+      if (!over || over === node || !grid.contains(over)) return;
+      const box = over.getBoundingClientRect();
+      const after = e.clientY > box.bottom - box.height / 4 || (e.clientX > box.left + box.width / 2 && e.clientY > box.top + box.height / 4);
+      const ref = after ? over.nextElementSibling : over;
+      if (ref !== node) grid.insertBefore(node, ref);
+    };
+    const up = () => {
+      node.classList.remove("dragging");
+      document.removeEventListener("pointermove", move);
+      document.removeEventListener("pointerup", up);
+    };
+    document.addEventListener("pointermove", move);
+    document.addEventListener("pointerup", up);
+    event.preventDefault();
+  }
+
+  // Resizing: the right edge snaps to the grid's columns.
+  function startResize(node, event) {
+    node.classList.add("resizing");
+    const gridBox = grid.getBoundingClientRect();
+    const n = columns();
+    const gap = parseFloat(getComputedStyle(grid).columnGap) || 0;
+    const col = (gridBox.width - gap * (n - 1)) / n;
+    const move = (e) => {
+      const left = node.getBoundingClientRect().left;
+      // Past the grid's right edge: full width (the widget then takes a row of its own).
+      const span = e.clientX >= gridBox.right - 4 ? 3
+        : Math.max(1, Math.min(3, Math.round((e.clientX - left + gap) / (col + gap))));
+      if (span !== widthOf(node)) setWidth(node, span);
+    };
+    const up = () => {
+      node.classList.remove("resizing");
+      document.removeEventListener("pointermove", move);
+      document.removeEventListener("pointerup", up);
+      window.dispatchEvent(new Event("resize"));  // charts take their new size
+    };
+    document.addEventListener("pointermove", move);
+    document.addEventListener("pointerup", up);
+    event.preventDefault();
+  }
+
+  grid.addEventListener("pointerdown", (event) => {
+    if (!arranging) return;
+    const node = event.target.closest("[data-widget-id]");
+    if (!node) return;
+    if (event.target.closest("[data-move-handle]")) startMove(node, event);
+    else if (event.target.closest("[data-resize-handle]")) startResize(node, event);
+  });
+
+  async function saveLayout() {
+    const nodes = widgetsOf();
+    const save = arrangeBar.querySelector("[data-arrange-save]");
+    save.disabled = true;
+    try {
+      await MP.send("POST", `dashboards/${MP.CTX.dashboard_id}/reorder-widgets`, { ids: nodes.map((n) => Number(n.dataset.widgetId)) });
+      for (const node of nodes) {
+        const width = widthOf(node);
+        if (String(width) !== node.dataset.savedWidth) await MP.send("PATCH", `dashboards/widgets/${node.dataset.widgetId}`, { width });
+      }
+      arrangeOff();
+      document.body.dataset.layoutSaved = String(Number(document.body.dataset.layoutSaved || 0) + 1);
+      controller.run();
+    } catch (err) {
+      MP.showError(document, `The layout was not saved: ${err.message}`);
+    } finally {
+      save.disabled = false;
+    }
+  }
+
+  if (arrangeButton) {
+    arrangeButton.addEventListener("click", arrangeOn);
+    arrangeBar.querySelector("[data-arrange-save]").addEventListener("click", saveLayout);
+    arrangeBar.querySelector("[data-arrange-cancel]").addEventListener("click", () => { arrangeOff(); controller.run(); });
+  }
+
+  controller = MP.page({
     state: MP.url.get(),
     async load(state) {
+      if (arranging) return;  // a refresh (or Live) never undoes an arrangement in progress
       const board = await MP.api(`dashboards/${MP.CTX.dashboard_id}`);
       const filters = document.querySelector("[data-board-filters]");
       filters.replaceChildren(...Object.entries(board.filters || {}).map(([k, v]) => el("span", { class: "badge info", text: `${k}: ${v}` })));
@@ -151,7 +298,8 @@
       const results = await Promise.allSettled(board.widgets.map((w) => {
         const node = grid.querySelector(`[data-widget-id="${w.id}"]`);
         const p = params(board, w, state);
-        return (w.kind === "metric" ? metricCard(node, w, p) : series(node, w, p)).catch((err) => {
+        const draw = w.kind === "metric" ? metricCard : w.kind === "alerts" ? alertsWidget : series;
+        return draw(node, w, p).catch((err) => {
           const body = node.querySelector(".widget-body");
           body.replaceChildren(el("div", { class: "notice bad", text: `This widget could not load: ${err.message}` }));
           throw err;

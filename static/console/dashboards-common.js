@@ -80,10 +80,20 @@
       else if (el.tagName === "SELECT") {
         const value = state[name] || "";
         if ([...el.options].some((o) => o.value === value)) el.value = value;
+      } else if (el.type === "date" && /T/.test(state[name] || "")) {
+        // A zoomed range is instants (RFC 3339): the date inputs show their local days.
+        el.value = localDate(new Date(state[name]));
       } else el.value = state[name] || "";
     });
     const custom = root.querySelector("[data-custom]");
     if (custom) custom.hidden = state.preset !== "custom";
+    // A range zoomed to instants (a drag over an hourly chart) says which hours it holds.
+    const zoomed = root.querySelector("[data-zoomed]");
+    if (zoomed) {
+      const instants = state.preset === "custom" && /T/.test(state.start || "") && /T/.test(state.end || "");
+      zoomed.hidden = !instants;
+      zoomed.textContent = instants ? `${fmt.dateTime(new Date(state.start))} – ${fmt.dateTime(new Date(state.end))} (${TZ})` : "";
+    }
   }
 
   // Bind [data-param] controls in root to state; onChange(state, name) after each change.
@@ -164,7 +174,16 @@
       if (on) timer = setInterval(run, LIVE_MS);
     }
 
-    if (bar) bind(bar, state, (s, name) => { url.set(s); if (name !== "live") run(); });
+    if (bar) {
+      const controls = bind(bar, state, (s, name) => { url.set(s); if (name !== "live") run(); });
+      // A drag over a time chart makes the dragged span the page's range.
+      onZoom = (range) => {
+        Object.assign(state, { preset: "custom", start: range.start, end: range.end });
+        url.set(state);
+        controls.sync();
+        run();
+      };
+    }
     if (refresh) refresh.addEventListener("click", run);
     if (liveBox && live) {
       liveBox.addEventListener("change", () => {
@@ -275,7 +294,11 @@
   // Hourly labels show the date too when the hours span more than one local day.
   function periodLabels(points, granularity, key = "period") {
     const days = new Set(points.map((p) => (granularity === "hour" ? localDate(new Date(p[key])) : p[key])));
-    return points.map((p) => fmt.period(p[key], granularity, granularity === "hour" && days.size > 1));
+    const labels = points.map((p) => fmt.period(p[key], granularity, granularity === "hour" && days.size > 1));
+    // The periods themselves ride along, so a drag over the chart can name its range (zoom).
+    labels.periods = points.map((p) => p[key]);
+    labels.granularity = granularity;
+    return labels;
   }
 
   // ---------- change against the previous period ----------
@@ -359,7 +382,74 @@
     slot.querySelector("p").textContent = text || "Nothing was recorded for this selection. Widen the range or clear a filter.";
   }
 
+  // ---------- zoom: drag over a time chart to make that span the page's range ----------
+  // chartjs-plugin-zoom (vendored) draws the drag box; when the drag ends the chart is not
+  // left zoomed: the span becomes the page's range (custom start/end, in the URL) and every
+  // widget reloads for it. Time charts are those whose labels come from periodLabels (one
+  // category per local hour, day or week) or whose x axis is a timeAxis (epoch ms).
+  let onZoom = null;
+  const zoomScopes = [];  // [element, handler]: charts inside element zoom through handler
+  function zoomScope(element, handler) { zoomScopes.push([element, handler]); }
+  if (window.Chart && window.ChartZoom) window.Chart.register(window.ChartZoom);
+  const HOUR = 3600e3;
+  function addDays(ymd, n) { return new Date(Date.parse(`${ymd}T00:00:00Z`) + n * 864e5).toISOString().slice(0, 10); }
+  function zoomRange(chart, kind) {
+    const x = chart.scales.x;
+    if (kind.time) {
+      const lo = Math.floor(x.min / 60e3) * 60e3;
+      const hi = Math.ceil(x.max / 60e3) * 60e3;
+      if (!(hi > lo)) return null;
+      return { start: new Date(lo).toISOString(), end: new Date(hi).toISOString() };
+    }
+    const periods = kind.periods;
+    const i0 = Math.max(0, Math.min(periods.length - 1, Math.round(x.min)));
+    const i1 = Math.max(i0, Math.min(periods.length - 1, Math.round(x.max)));
+    const first = periods[i0];
+    const last = periods[i1];
+    if (kind.granularity === "hour") {
+      return { start: new Date(first).toISOString(), end: new Date(Date.parse(last) + HOUR).toISOString() };
+    }
+    // Local dates: the end date includes its day, as the range picker's.
+    return { start: first, end: kind.granularity === "week" ? addDays(last, 6) : last };
+  }
+  function zoomKind(config) {
+    const labels = config.data && config.data.labels;
+    if (labels && labels.periods && labels.periods.length > 1 && ["hour", "day", "week"].includes(labels.granularity)) {
+      return { periods: labels.periods, granularity: labels.granularity };
+    }
+    const x = config.options && config.options.scales && config.options.scales.x;
+    if (x && x.mpTime) return { time: true };
+    return null;
+  }
+  function enableZoom(slot, config) {
+    const kind = config.zoom === false ? null : zoomKind(config);
+    const scoped = zoomScopes.find(([element]) => element.contains(slot));
+    const handler = config.onRange || (scoped && scoped[1]) || onZoom;
+    delete config.zoom; delete config.onRange;
+    if (!kind || !handler || !window.ChartZoom) return;
+    slot.dataset.zoom = kind.time ? "time" : kind.granularity;
+    const plugins = config.options.plugins || (config.options.plugins = {});
+    plugins.zoom = {
+      zoom: {
+        mode: "x",
+        wheel: { enabled: false }, pinch: { enabled: false },
+        drag: { enabled: true, threshold: 8, backgroundColor: "rgba(97, 114, 243, 0.14)", borderColor: "#6172f3",
+                borderWidth: 1 },
+        onZoomComplete: ({ chart: c }) => {
+          // resetZoom reports a zoom too: ignore the one it causes.
+          if (c.$mpResetting) return;
+          const range = zoomRange(c, kind);
+          c.$mpResetting = true;
+          try { c.resetZoom("none"); } finally { c.$mpResetting = false; }
+          if (range) handler(range);
+        },
+      },
+    };
+  }
+
   // Draw a chart into a [data-chart] slot; an empty state when `hasData` is false.
+  // Time charts zoom (above) unless config.zoom is false; config.onRange(range) replaces the
+  // page's handler (an expanded chart with its own range).
   function chart(target, config, hasData = true, emptyText) {
     const slot = slotOf(target);
     if (!slot) return null;
@@ -373,6 +463,7 @@
     slot.appendChild(canvas);
     const options = config.options || (config.options = {});
     options.interaction = options.interaction || { mode: "index", intersect: false };
+    enableZoom(slot, config);
     return new window.Chart(canvas, config);
   }
 
@@ -402,7 +493,7 @@
     const step = STEPS.find((s) => span / s <= 8) || STEPS[STEPS.length - 1];
     const label = (v) => (step < 864e5 ? F.time.format(new Date(v)) : F.day.format(new Date(v)));
     return {
-      type: "linear", min: startMs, max: endMs, grid: { display: false },
+      type: "linear", min: startMs, max: endMs, grid: { display: false }, mpTime: true,
       ticks: { callback: label, maxRotation: 0, autoSkip: false },
       afterBuildTicks: (scale) => {
         const off = tzOffset(startMs);
@@ -512,6 +603,6 @@
     alertList,
     CTX, TZ, DEFAULT_PRESET, ApiError, api, send, url, selection, bind, page, asOf, showError, hideError, fmt, change,
     band, COLORS, PALETTE, alpha, chart, empty, axis, xAxis, timeAxis, line, bars, el, figures, setText, options,
-    periodLabels, localDate, dateOf, query, sync, placeTips, icon,
+    periodLabels, localDate, dateOf, query, sync, placeTips, icon, zoomScope,
   };
 })();

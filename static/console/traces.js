@@ -664,7 +664,7 @@
       : job.download_url ? `<a class="btn small" href="${downloadUrl(job)}" data-download="${job.id}" download>${icon("download")}Download</a>` : "";
     const who = job.created_by && job.created_by !== D.user ? ` · by ${esc(job.created_by)}` : "";
     return `<li data-job="${job.id}" data-status="${job.status}">
-      <div class="tx-export-name"><strong>${esc(job.filename)}</strong><span><span class="badge ${tone}">${job.status}</span> · ${when(job.created_at)}${who}</span></div>
+      <div class="tx-export-name"><strong>${esc(job.filename)}</strong><span><span class="badge ${tone}">${job.status}</span> · ${when(job.created_at)} <span class="faint">(${esc(D.timezone)})</span>${who}</span></div>
       <div class="tx-progress">${bar}<span>${statusText}</span></div>
       <div class="tx-export-actions">${actions}</div>
       ${job.status === "failed" ? `<div class="notice bad tx-export-error">${icon("warning", true)}<div>${esc(job.error || "The export failed.")}</div></div>` : ""}
@@ -678,6 +678,16 @@
     $("tx-exports").hidden = !jobs.length;
     $("tx-export-list").innerHTML = jobs.map(jobLine).join("");
   }
+  // The "Preparing …" toast of each export this page started, dismissed as soon as that
+  // export ends, so it never stays beside "Export ready".
+  const preparing = new Map();
+  function dismissPreparing(id) {
+    const el = preparing.get(id);
+    if (!el) return;
+    preparing.delete(id);
+    el.classList.add("leaving");
+    setTimeout(() => el.remove(), 220);
+  }
   async function loadJobs(announce) {
     try {
       const body = await api(D.urls.exports, { limit: 5 });
@@ -685,6 +695,7 @@
     } catch (error) { return; }
     for (const job of jobs) {
       const before = known.get(job.id);
+      if (job.status !== "queued" && job.status !== "running") dismissPreparing(job.id);
       if (announce && before && before !== job.status) {
         if (job.status === "succeeded") {
           const link = document.createElement("a");
@@ -711,8 +722,11 @@
       for (const k of Object.keys(filters)) if (filters[k] === null || filters[k] === undefined || filters[k] === "" || (Array.isArray(filters[k]) && !filters[k].length)) delete filters[k];
       try {
         const job = await api(D.urls.exports, null, { method: "POST", body: { format: b.dataset.format, filters } });
-        known.set(job.id, job.status);
-        toast(`Preparing ${job.filename}…`, "info");
+        // Counted as queued: the first poll announces its end, even if it had already finished.
+        known.set(job.id, "queued");
+        const note = toast(`Preparing ${job.filename}…`, "info");
+        note.dataset.preparing = job.id;
+        preparing.set(job.id, note);
         loadJobs(true);
       } catch (error) {
         toast(errorText(error), "error");
@@ -723,7 +737,11 @@
     const cancel = e.target.closest("[data-cancel]");
     if (cancel) {
       cancel.disabled = true;
-      try { await api(`${D.urls.exports}/${cancel.dataset.cancel}/cancel`, null, { method: "POST" }); toast("Export cancelled.", "info"); }
+      try {
+        await api(`${D.urls.exports}/${cancel.dataset.cancel}/cancel`, null, { method: "POST" });
+        dismissPreparing(Number(cancel.dataset.cancel)); dismissPreparing(cancel.dataset.cancel);
+        toast("Export cancelled.", "info");
+      }
       catch (error) { toast(errorText(error), "error"); }
       loadJobs(false);
     }

@@ -27,7 +27,8 @@ class Route:
 
     @property
     def is_api(self) -> bool:
-        return self.pattern.startswith("api/v1/")
+        # api/public/: paths other tools' SDKs send to (the Langfuse OTLP path), an API all the same.
+        return self.pattern.startswith(("api/v1/", "api/public/"))
 
     @property
     def full_name(self) -> str:

@@ -113,3 +113,25 @@ def test_empty_registry_pages_explain_themselves(account, member_of, login):
     assert "No models yet" in html and "as soon as traces name them" in html
     html = client.get(f"/a/{account.slug}/registry/hardware-rates/").content.decode()
     assert "No hardware rates yet" in html
+
+
+def test_scaling_events_are_paginated_newest_first(account, login):
+    """Issue 18: 38,707 scaling events made one 38,707-px page; now 50 a page, newest first,
+    every event on exactly one page, the count over all of them."""
+    import re
+    model = Model.objects.create(account=account, name="ft", model_type="fine_tuned")
+    dep = Deployment.objects.create(account=account, model=model, name="d", max_replicas=9,
+                                    deployed_at=datetime(2026, 10, 1, tzinfo=timezone.utc))
+    t0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    ReplicaEvent.objects.bulk_create([ReplicaEvent(account=account, deployment=dep, at=t0 + timedelta(minutes=i),
+                                                   replicas=1 + i % 9, hardware=f"hw-{i}") for i in range(123)])
+    client = owner_client(account, login)
+    seen = []
+    for number in (1, 2, 3):
+        html = client.get(f"/a/{account.slug}/registry/scaling/?page={number}").content.decode()
+        assert "123 total" in html and f"page {number} of 3" in html
+        seen += re.findall(r">hw-(\d+)<", html.replace("\n", "").replace(" ", ""))
+    assert [int(i) for i in seen] == list(range(122, -1, -1))  # each once, the newest first
+    last = client.get(f"/a/{account.slug}/registry/scaling/?page=999").content.decode()
+    assert "page 3 of 3" in last  # past the end: the last page, not an error
+    assert 'rel="next"' not in last and 'rel="prev"' in last

@@ -196,7 +196,7 @@ def test_single_widgets_and_reordering(alice, account):
 
 def test_catalogue_lists_what_widgets_may_name(alice):
     body = alice.get(f"{URL}/catalogue").json()
-    assert body["kinds"] == ["line", "bar", "pie", "table", "metric"]
+    assert body["kinds"] == ["line", "bar", "pie", "table", "metric", "alerts"]
     assert {"name": "p95_latency_ms", "label": "p95 latency", "unit": "ms"} in body["metrics"]
     assert {g["name"] for g in body["groupings"]} >= {"", "time", "model", "prompt", "feature"}
     assert body["presets"][0] == {"name": "last_7d", "label": "Last 7 days"}
@@ -258,3 +258,29 @@ def test_metric_cards_show_the_accounts_custom_metrics(alice, account, other_acc
         feedback_record(account, {"request_id": f"r-{account.slug}-p{i}", "thumbs": thumbs})
     value = alice.get(f"/api/v1/custom-metrics/{satisfaction.pk}/value", {"preset": "today"}).json()
     assert value["value"] == 75.0
+
+
+def test_alerts_widgets_name_no_metric_and_bad_ones_are_400_naming_the_field(alice, account):
+    """Issue 18 item 10: an "alerts" widget lists the alert events of its selection; it takes
+    filters, a range and how many events to list, never metrics or a grouping."""
+    ingest(account, prompt="checkout")
+    alerts = {"title": "Alerts", "kind": "alerts", "metrics": [], "group_by": "", "limit": 5,
+              "filters": {"prompt": "checkout"}}
+    created = alice.post(URL, board(widgets=[alerts, line()]), format="json")
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    assert created.json()["widgets"][0] | {"id": 0, "position": 0} == {
+        "id": 0, "position": 0, "title": "Alerts", "kind": "alerts", "metrics": [], "group_by": "",
+        "filters": {"prompt": "checkout"}, "preset": "", "width": 1, "limit": 5}
+    added = alice.post(f"{URL}/widgets", {"dashboard": pk, **alerts, "width": 3}, format="json")
+    assert added.status_code == 201 and added.json()["width"] == 3
+    for bad, field in (({"metrics": ["total_requests"]}, "metrics"), ({"group_by": "time"}, "group_by"),
+                       ({"preset": "someday"}, "preset"), ({"filters": {"colour": "red"}}, "filters"),
+                       ({"limit": 0}, "limit"), ({"width": 4}, "width")):
+        response = alice.post(f"{URL}/widgets", {"dashboard": pk, **alerts, **bad}, format="json")
+        assert response.status_code == 400 and field in response.json()["errors"], (bad, response.content)
+    # A chart turned into an alerts list must drop its metrics; an alerts list turned into a chart needs them.
+    wid = added.json()["id"]
+    assert "metrics" in alice.patch(f"{URL}/widgets/{wid}", {"kind": "line", "group_by": "time"},
+                                    format="json").json()["errors"]
+    assert alice.patch(f"{URL}/widgets/{wid}", {"width": 2}, format="json").json()["width"] == 2

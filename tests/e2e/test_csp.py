@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PAGES = ["overview/", "performance/", "models/", "production/", "usage/", "dashboards/", "dashboards/new/",
          "traces/", "alerts/", "alerts/channels/", "alerts/events/", "alerts/slas/", "alerts/metrics/",
          "alerts/reports/", "registry/", "budgets/", "settings/", "settings/members/", "settings/api-keys/",
-         "settings/audit/"]
+         "settings/audit/", "settings/redaction/"]
 
 # Recorded in the page before any of its scripts run.
 LISTEN = """window.__csp = [];

@@ -210,8 +210,15 @@ def test_traces_journey(live_server, page, shot, worker):
 
     # Export what is shown (CSV, every column) and download it.
     page.click("#tx-export")
+    # The menu says which zone the file's times are in (issue 18 item 2).
+    assert "executed_on in Asia/Kolkata" in page.locator("#tx-export-menu [data-format=csv]").inner_text()
     page.click("#tx-export-menu [data-format=csv]")
     page.wait_for_selector("#tx-export-list li[data-status=succeeded]", timeout=60000)
+    # "Export ready" replaces "Preparing …": the stale toast is gone, not shown beside it (issue 18).
+    page.wait_for_selector(".toast.success >> text=Export ready", timeout=10000)
+    page.wait_for_selector(".toast[data-preparing]", state="detached", timeout=2000)
+    assert page.locator(".toast", has_text="Preparing").count() == 0
+    assert "(Asia/Kolkata)" in page.locator("#tx-export-list li[data-status=succeeded]").inner_text()
     job = ExportJob.objects.for_account(acme).get()
     assert job.filename == "support-llama-ft_traces_data.csv" and job.rows_written == len(want)
     with page.expect_download() as download_info:

@@ -66,3 +66,14 @@ def encode_response(message, content_type: str) -> bytes:
     if content_type == PROTOBUF:
         return message.SerializeToString()
     return json_format.MessageToJson(message).encode()
+
+
+def partial_success_message(errors: list, skipped: int) -> str:
+    """Why spans were not stored (the first few, each named by its request id), and how many
+    were skipped as not model calls."""
+    notes = [f"{len(errors)} span(s) rejected: " + "; ".join(
+        f"span {e['request_id']}: {e['field']} {e['message']}".strip() for e in errors[:5])] if errors else []
+    if skipped:
+        notes.append(f"{skipped} span(s) skipped: not model calls (no gen_ai.* attributes, an OpenInference "
+                     "kind other than LLM/EMBEDDING, or a Langfuse observation other than a generation)")
+    return "; ".join(notes)

@@ -62,3 +62,48 @@ class Redactor:
         if isinstance(value, list):
             return [self.json(v) for v in value]
         return value
+
+
+# -- writes and the console's preview ----------------------------------------------------
+
+SAMPLE_MAX = 5000
+
+
+def _audit(account, actor, action, rule, **details):
+    from accounts.services import audit_record  # accounts' services import nothing of traces
+
+    audit_record(account, actor, action, rule, **details)
+
+
+def redaction_rule_create(account, actor, *, kind: str, pattern: str = "", replacement: str = "",
+                          enabled: bool = True) -> RedactionRule:
+    """A new rule, validated as the API validates it (the pattern must compile), and audited."""
+    if kind not in RedactionRule.Kind.values:
+        raise ApplicationError("Unknown kind.", {"kind": [f"must be one of {', '.join(RedactionRule.Kind.values)}"]})
+    pattern = pattern if kind == RedactionRule.Kind.REGEX else ""
+    compile_pattern(kind, pattern)
+    if len(replacement) > 100:
+        raise ApplicationError("Replacement too long.", {"replacement": ["at most 100 characters"]})
+    rule = RedactionRule.objects.create(account=account, kind=kind, pattern=pattern, replacement=replacement,
+                                        enabled=enabled)
+    _audit(account, actor, "redaction_rule.created", rule, kind=rule.kind, pattern=rule.pattern)
+    return rule
+
+
+def redaction_rule_delete(account, actor, rule: RedactionRule) -> None:
+    rule = RedactionRule.objects.for_account(account).get(pk=rule.pk)
+    _audit(account, actor, "redaction_rule.deleted", rule, kind=rule.kind, pattern=rule.pattern)
+    rule.delete()
+
+
+def redaction_preview(account, *, kind: str, pattern: str, replacement: str, sample: str) -> dict:
+    """What one rule does to a sample, and what the account's enabled rules plus it would store."""
+    if len(sample) > SAMPLE_MAX:
+        raise ApplicationError("Sample too long.", {"sample": [f"at most {SAMPLE_MAX} characters"]})
+    compiled = compile_pattern(kind, pattern if kind == RedactionRule.Kind.REGEX else "")
+    label = replacement or f"[REDACTED:{kind}]"
+    result, matches = compiled.subn(label, sample)
+    stored = Redactor(account)
+    stored.rules.append((compiled, label))
+    return {"result": result, "matches": matches, "stored": stored.text(sample),
+            "existing_rules": len(stored.rules) - 1}
