@@ -26,10 +26,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def account_id_tables():
-    """Every table of the database with an account_id column (not only the ones a model names)."""
+    """Every table of the database with an account_id column (not only the ones a model names).
+    A partition counts as part of its partitioned table (traces_trace, traces_requestid)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT table_name FROM information_schema.columns "
-                       "WHERE table_schema = current_schema() AND column_name = 'account_id' ORDER BY 1")
+        cursor.execute("SELECT c.table_name FROM information_schema.columns c "
+                       "JOIN pg_class r ON r.oid = to_regclass(quote_ident(c.table_name)) "
+                       "WHERE c.table_schema = current_schema() AND c.column_name = 'account_id' "
+                       "AND NOT r.relispartition ORDER BY 1")
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
+from accounts.deletion import account_deletion_run
+from accounts.models import AccountDeletion
 from analytics.rollups import rollup_process_dirty
 from models_registry.models import Model
 from traces.models import RequestId, Trace
@@ -160,9 +162,14 @@ def test_deleting_an_account_deletes_its_traces_and_request_ids(account, other_a
         cur.execute("SELECT tableoid::regclass::text FROM traces_trace WHERE account_id = %s AND request_id = 'y'",
                     [account.pk])
         assert cur.fetchone()[0] == partition_name(month_of(NOW - timedelta(days=71)))
-    # Traces protect their registry models, so an account goes after its traces (as before).
-    assert Trace.objects.filter(account=account).delete()[0] == 2
-    account.delete()
+    # The account deletion run (decision 0004) walks every model with an account, RequestId
+    # included, and ends with a DELETE of the account row, which cascades in the database too.
+    deletion = AccountDeletion.objects.create(former_account_id=account.pk, account_slug=account.slug,
+                                              account_name=account.name, requested_by_email="owner@acme.test")
+    account_deletion_run(deletion.pk)
+    deletion.refresh_from_db()
+    assert deletion.status == "done", deletion.error
+    assert deletion.rows_deleted["traces.Trace"] == 2 and deletion.rows_deleted["traces.RequestId"] == 2
     assert not Trace.objects.filter(account_id=account.pk).exists()
     assert not RequestId.objects.filter(account_id=account.pk).exists()
     assert request_ids(other_account) == taken_ids(other_account) == ["x"]
