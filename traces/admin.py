@@ -21,9 +21,11 @@ class EstimatedCountPaginator(Paginator):
         if query.where:
             return super().count
         with connection.cursor() as cursor:
-            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [Trace._meta.db_table])
+            # The table is partitioned (decision 0005): its partitions hold the statistics.
+            cursor.execute("SELECT sum(c.reltuples)::bigint FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                           "WHERE i.inhparent = %s::regclass AND c.reltuples > 0", [Trace._meta.db_table])
             row = cursor.fetchone()
-        estimate = row[0] if row else -1
+        estimate = row[0] if row and row[0] is not None else -1
         return super().count if estimate is None or estimate < 10_000 else estimate
 
 
