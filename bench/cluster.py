@@ -52,11 +52,32 @@ class Client:
         return response.status, response.read()
 
 
-class Ingest:
+class Threads:
+    """`count` threads running `_worker(n)` from `with` until its end, when `stop_event` (set
+    up by the subclass) stops them."""
+
+    count = 0
+
+    def __enter__(self):
+        self.started = time.perf_counter()
+        self.threads = [threading.Thread(target=self._worker, args=(n,), daemon=True) for n in range(self.count)]
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        for t in self.threads:
+            t.join()
+        self.elapsed = time.perf_counter() - self.started
+
+
+class Ingest(Threads):
     """`clients` threads posting batches of new traces round-robin to the web hosts until stopped."""
 
     def __init__(self, webs, key, clients, run):
         self.webs, self.key, self.clients, self.run = webs, key, clients, run
+        self.count = clients
         self.accepted = self.sent = 0
         self.failures: list = []
         self.lock, self.stop_event, self.next = threading.Lock(), threading.Event(), 0
@@ -85,27 +106,15 @@ class Ingest:
                 else:
                     self.failures.append(status)
 
-    def __enter__(self):
-        self.started = time.perf_counter()
-        self.threads = [threading.Thread(target=self._worker, args=(n,), daemon=True) for n in range(self.clients)]
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop_event.set()
-        for t in self.threads:
-            t.join()
-        self.elapsed = time.perf_counter() - self.started
-
     @property
     def rate(self):
         return self.accepted / self.elapsed
 
 
-class Readers:
+class Readers(Threads):
     def __init__(self, webs, key, readers):
         self.webs, self.key, self.readers = webs, key, readers
+        self.count = readers
         self.latencies: list[float] = []
         self.errors: list = []
         self.stop_event = threading.Event()
@@ -120,17 +129,6 @@ class Readers:
             if status != 200:
                 self.errors.append(status)
             i += 1
-
-    def __enter__(self):
-        self.threads = [threading.Thread(target=self._worker, args=(n,), daemon=True) for n in range(self.readers)]
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop_event.set()
-        for t in self.threads:
-            t.join()
 
     def p(self, q):
         ordered = sorted(self.latencies)
