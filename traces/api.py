@@ -14,7 +14,7 @@ from accounts.models import Role
 from accounts.scoping import AccountScopedAPIView, AccountScopedViewSet
 from accounts.services import audit_record
 from traces.models import RedactionRule
-from traces.services.redaction import compile_pattern
+from traces.services.redaction import compile_pattern, redaction_rule_create, redaction_rule_delete
 from traces.otlp import decode as otlp_decode
 from traces.otlp.auth import BasicApiKeyAuthentication
 from traces.otlp.mapping import export_request_items
@@ -141,8 +141,7 @@ class RedactionRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
     serializer_class = RedactionRuleSerializer
 
     def perform_create(self, serializer):
-        rule = serializer.save(account=self.account)
-        audit_record(self.account, self.actor, "redaction_rule.created", rule, kind=rule.kind, pattern=rule.pattern)
+        serializer.instance = redaction_rule_create(self.account, self.actor, **serializer.validated_data)
 
     def perform_update(self, serializer):
         rule = serializer.save()
@@ -150,8 +149,7 @@ class RedactionRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
                      enabled=rule.enabled)
 
     def perform_destroy(self, instance):
-        audit_record(self.account, self.actor, "redaction_rule.deleted", instance, kind=instance.kind)
-        instance.delete()
+        redaction_rule_delete(self.account, self.actor, instance)
 
 
 class OtlpTraceView(IngestView):
