@@ -61,6 +61,22 @@ class DailySliceAdmin(RollupAdmin):
     date_hierarchy = "day"
 
 
+@admin.register(m.MinuteTotal)
+class MinuteTotalAdmin(RollupAdmin):
+    list_display = ["minute_start", "account", *_COUNTS]
+    list_filter = ["account"]
+    search_fields = ["account__slug"]
+    date_hierarchy = "minute_start"
+
+
+@admin.register(m.MinuteSlice)
+class MinuteSliceAdmin(RollupAdmin):
+    list_display = ["minute_start", "account", "slice", "model_id", "deployment_id", "feature", "prompt", *_COUNTS]
+    list_filter = ["slice", "account"]
+    search_fields = ["feature", "prompt", "account__slug"]
+    date_hierarchy = "minute_start"
+
+
 @admin.register(m.UserMonth)
 class UserMonthAdmin(RollupAdmin):
     list_display = ["month", "account", "user_id", "days"]

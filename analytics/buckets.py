@@ -33,12 +33,12 @@ def day_start(account, day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=account.tzinfo).astimezone(timezone.utc)
 
 
-def hour_bucket_sql(account) -> str:
+def hour_bucket_sql(account, column="t.executed_at") -> str:
     shift = hour_shift_minutes(account)
-    return (f"(date_trunc('hour', t.executed_at - interval '{shift} minutes') + interval '{shift} minutes')"
-            if shift else "date_trunc('hour', t.executed_at)")
+    return (f"(date_trunc('hour', {column} - interval '{shift} minutes') + interval '{shift} minutes')"
+            if shift else f"date_trunc('hour', {column})")
 
 
-def day_bucket_sql(account) -> str:
+def day_bucket_sql(account, column="t.executed_at") -> str:
     # The zone name comes from the validated Account.timezone (IANA names only).
-    return f"(t.executed_at AT TIME ZONE '{account.timezone}')::date"
+    return f"({column} AT TIME ZONE '{account.timezone}')::date"

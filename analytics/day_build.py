@@ -3,8 +3,9 @@ hourly total, daily row, daily total, one-dimension daily slice and per-user dai
 
 PostgreSQL reads the run's traces once and hands over each column as one binary array
 (analytics.day_fetch). Everything else is array arithmetic here: each trace gets its
-local hour, minute and sketch buckets; the hourly rows are sums over traces sorted by
-(hour, combination); every coarser level adds up the finer one (counts and sums add,
+local hour, minute and sketch buckets; the (minute, combination) groups are sums over
+traces sorted by them; the hourly rows and the minute totals and slices add those up, and
+every coarser level adds up the finer one (counts and sums add,
 minima and maxima combine, sketch buckets and minute counts add, and a busiest minute is
 the largest of the summed minutes, a minute lying inside one hour). The users of each
 daily row, the distinct users of each day and the month bitmaps come from the
@@ -104,11 +105,12 @@ def _buckets(values):
     return keys.astype(np.int64)
 
 
-def hourly_level(data: Fetched, hour_index):
-    """Hourly rows: one group per (local hour, combination) present in the traces."""
+def combo_level(data: Fetched, period_index):
+    """One group per (period, combination) present in the traces — the periods are the
+    minutes; every other level is lifted from this one. Its peak is its requests (a minute)."""
     combos = data.combo
     n_combos = data.n_combos
-    key = hour_index.astype(np.int64) * n_combos + combos
+    key = period_index.astype(np.int64) * n_combos + combos
     uniq, group = np.unique(key, return_inverse=True)
     n = uniq.size
     int_columns = ("requests", *FLAG_BITS, "ttft_count", *INT_SUMS, *MONEY_PARTS)
@@ -128,21 +130,26 @@ def hourly_level(data: Fetched, hour_index):
     lat = _pairs(group, _buckets(data.latency), ones)
     has_ttft = ~np.isnan(data.ttft)
     ttft = _pairs(group[has_ttft], _buckets(data.ttft[has_ttft]), ones[has_ttft])
-    minutes = _pairs(group, data.at // MINUTE_US, ones)
-    level = Level(n, by_group(ints), by_group(floats), by_group(data.latency, np.minimum),
-                  by_group(data.latency, np.maximum), lat, ttft, minutes, _peak(minutes, n), int_columns)
+    summed = by_group(ints)
+    level = Level(n, summed, by_group(floats), by_group(data.latency, np.minimum),
+                  by_group(data.latency, np.maximum), lat, ttft, None, summed[:, 0].copy(), int_columns)
     return level, uniq // n_combos, uniq % n_combos, group
 
 
 def lift(level: Level, mapping, n, minutes=False):
     """The coarser level whose group of each finer group is mapping[group]. Its busiest
-    minute is the busiest of its minute counts when they are kept (minutes=True), else the
-    largest of the finer peaks: right when the finer groups of one coarser group never
-    share a minute (the hours of one combination); other callers set their own."""
+    minute is the busiest of its minute counts when they are kept (minutes=True: the
+    finer level's minute pairs, or, given an array, the minute of each finer group, which
+    then is one minute), else the largest of the finer peaks: right when the finer groups
+    of one coarser group never share a minute (the hours of one combination); other
+    callers set their own."""
     by_group = Grouping(mapping, n)
     lat = _lift_pairs(level.lat, mapping)
     ttft = _lift_pairs(level.ttft, mapping)
-    mins = _lift_pairs(level.minutes, mapping) if minutes else None
+    if isinstance(minutes, np.ndarray):
+        mins = _pairs(mapping, minutes, level.ints[:, 0])
+    else:
+        mins = _lift_pairs(level.minutes, mapping) if minutes else None
     if mins is not None:
         peak = _peak(mins, n)
     else:
@@ -188,6 +195,10 @@ class Built:
     hourly_slices: list          # (slice name, Level, hour index, value index, values, minute JSON, (row, user))
     month_users: tuple           # (user index, day bits) of the run's month (runs lie in one month)
     slice_users: list            # per slice: (value index, user index, day bits), values as in `slices`
+    minute_starts: list          # UTC instants (µs) of the minute indexes
+    minute_totals: Level
+    minute_users: tuple          # (minute index, user index) of each minute's distinct users, sorted
+    minute_slices: list          # (slice name, Level, minute index, value index, values, (row, user))
 
 
 def build(data: Fetched, account) -> Built:
@@ -200,10 +211,18 @@ def build(data: Fetched, account) -> Built:
     days = sorted(set(hour_days))
     day_of_hour = np.array([days.index(d) for d in hour_days], dtype=np.int64)
 
-    hourly, h_hour, h_combo, trace_hourly = hourly_level(data, hour_index)
+    # Minute × combination first: the hourly rows and the minute rows both add it up.
+    minutes, minute_index = np.unique(data.at // MINUTE_US, return_inverse=True)
+    per_minute, mc_minute, mc_combo, trace_mc = combo_level(data, minute_index)
+    minute_us = minutes * MINUTE_US
+    hour_of_minute = np.searchsorted(hours, (minute_us - shift) // HOUR_US * HOUR_US + shift)
+    n_combos = data.n_combos
+    h_uniq, mc_to_h = np.unique(hour_of_minute[mc_minute] * n_combos + mc_combo, return_inverse=True)
+    hourly = lift(per_minute, mc_to_h, h_uniq.size, minutes=minutes[mc_minute])
+    h_hour, h_combo = h_uniq // n_combos, h_uniq % n_combos
+    trace_hourly = mc_to_h[trace_mc]
     hour_totals = lift(hourly, h_hour, hours.size, minutes=True)
 
-    n_combos = data.n_combos
     d_uniq, h_to_d = np.unique(day_of_hour[h_hour] * n_combos + h_combo, return_inverse=True)
     daily = lift(hourly, h_to_d, d_uniq.size)
     d_day, d_combo = d_uniq // n_combos, d_uniq % n_combos
@@ -233,6 +252,17 @@ def build(data: Fetched, account) -> Built:
         pairs = np.unique(h_to_hs[trace_hourly[named]] * n_users + data.user[named])
         hourly_slices.append((name, level, hs_uniq // len(values), hs_uniq % len(values), values,
                               json_maps(level.minutes, level.n, True), (pairs // n_users, pairs % n_users)))
+    minute_totals = lift(per_minute, mc_minute, minutes.size)
+    minute_totals.peak = minute_totals.ints[:, 0].copy()
+    minute_slices = []
+    for name, _, _, _, values, value_index in slices:
+        ms_uniq, mc_to_ms = np.unique(mc_minute * len(values) + value_index[mc_combo], return_inverse=True)
+        level = lift(per_minute, mc_to_ms, ms_uniq.size)
+        level.peak = level.ints[:, 0].copy()
+        pairs = np.unique(mc_to_ms[trace_mc[named]] * n_users + data.user[named])
+        minute_slices.append((name, level, ms_uniq // len(values), ms_uniq % len(values), values,
+                              (pairs // n_users, pairs % n_users)))
+    minute_user = np.unique(minute_index[named] * n_users + data.user[named])
     trace_daily = h_to_d[trace_hourly][named]
     u_uniq, u_group = np.unique(trace_daily * n_users + data.user[named], return_inverse=True)
     u_daily, u_user = u_uniq // n_users, u_uniq % n_users
@@ -255,7 +285,8 @@ def build(data: Fetched, account) -> Built:
                  json_maps(hour_totals.minutes, hour_totals.n, True), daily, d_day, d_combo, day_totals,
                  active, slices, (u_daily, u_user, u_requests, u_cost), hours.tolist(), days, data.combos,
                  data.user_names, (hour_user // n_users, hour_user % n_users), hourly_slices, month_users,
-                 slice_users)
+                 slice_users, minute_us.tolist(), minute_totals, (minute_user // n_users, minute_user % n_users),
+                 minute_slices)
 
 
 def _bits(key, bits):

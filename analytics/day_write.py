@@ -75,7 +75,7 @@ def _user_id_arrays(built: Built, pairs, n):
 
 def write(cursor, account_id, built: Built):
     """COPY every row of the run: hourly rows and totals, daily rows (with their users) and
-    totals, and the daily slices."""
+    totals, the daily and hourly slices, and the minute totals and slices."""
     days = np.array([d.toordinal() for d in built.days], dtype=np.int64)
     hours = np.array(built.hour_starts, dtype=np.int64)
     combos = [_combo_fields(combo) for combo in built.combos]
@@ -130,6 +130,28 @@ def write(cursor, account_id, built: Built):
         sliced.jsonb("minute_counts", minutes)
         sliced.encoded(["user_ids"], _user_id_arrays(built, users, level.n))
         sliced.copy(cursor, "analytics_hourlyslice", account_id)
+    write_minutes(cursor, account_id, built)
+
+
+def write_minutes(cursor, account_id, built: Built):
+    """COPY the minute totals and minute slices of the run (their peak is their requests)."""
+    minutes = np.array(built.minute_starts, dtype=np.int64)
+    totals = Rows(built.minute_totals.n)
+    totals.timestamptz("minute_start", minutes)
+    _measures(totals, built.minute_totals)
+    _sketches(totals, built.minute_totals)
+    totals.encoded(["user_ids"], _user_id_arrays(built, built.minute_users, built.minute_totals.n))
+    totals.copy(cursor, "analytics_minutetotal", account_id)
+
+    for name, level, s_minute, s_value, values, users in built.minute_slices:
+        sliced = Rows(level.n)
+        sliced.timestamptz("minute_start", minutes[s_minute])
+        _measures(sliced, level)
+        pieces = [_slice_fields(name, value) for value in values]
+        sliced.encoded(["slice", *SLICES], [pieces[v] for v in s_value.tolist()])
+        _sketches(sliced, level)
+        sliced.encoded(["user_ids"], _user_id_arrays(built, users, level.n))
+        sliced.copy(cursor, "analytics_minuteslice", account_id)
 
 
 def write_months(cursor, account_id, month, mask, built):

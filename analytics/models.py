@@ -180,6 +180,38 @@ class HourlySlice(MetricColumns):
         indexes = [models.Index(fields=["account", "slice", "hour_start"], name="hourly_slice_account_hour")]
 
 
+class MinuteTotal(MetricColumns):
+    """All of an account's traces of one minute merged: the whole minutes at the edges of a
+    range that cuts hours, so a default range ("the last 7 days", cut mid-hour at both
+    ends) reads at most two partial minutes of raw traces whatever the traffic. The
+    minute's requests are its own peak; `user_ids` are its distinct users."""
+
+    minute_start = models.DateTimeField()
+    user_ids = ArrayField(models.CharField(max_length=200), default=list, db_default=Value([], ArrayField(
+        models.CharField(max_length=200))))
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "minute_start"], name="minute_total_account_minute")]
+
+
+class MinuteSlice(MetricColumns):
+    """An account's traces of one minute merged down to one value of model, deployment,
+    feature or prompt (like HourlySlice): the edges of a range filtered on, or broken down
+    by, one of those dimensions."""
+
+    minute_start = models.DateTimeField()
+    slice = models.CharField(max_length=16, choices=[(s, s) for s in SLICES])
+    model_id = models.BigIntegerField(null=True)
+    deployment_id = models.BigIntegerField(null=True)
+    feature = models.CharField(max_length=200, blank=True, default="", db_default="")
+    prompt = models.CharField(max_length=200, blank=True, default="", db_default="")
+    user_ids = ArrayField(models.CharField(max_length=200), default=list, db_default=Value([], ArrayField(
+        models.CharField(max_length=200))))
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "slice", "minute_start"], name="minute_slice_account_minute")]
+
+
 class UserMonth(RollupOwned):
     """One row per user and local month; bit d-1 of `days` is set when the user made a
     request on day d. Distinct users of any run of whole days (unfiltered) read one small

@@ -24,6 +24,7 @@ from analytics.models import RollupState
 
 LOCK_NAMESPACE = 7302
 TABLES_BY_HOUR = ("analytics_hourlyrollup", "analytics_hourlytotal", "analytics_hourlyslice")
+TABLES_BY_MINUTE = ("analytics_minutetotal", "analytics_minuteslice")
 TABLES_BY_DAY = ("analytics_dailyrollup", "analytics_dailytotal", "analytics_dailyslice")
 TABLES_BY_MONTH = ("analytics_usermonth", "analytics_slicemonthusers")
 
@@ -57,6 +58,9 @@ def rollup_recompute(account, hours_utc) -> None:
             for table in TABLES_BY_HOUR:
                 cursor.execute(f"DELETE FROM {table} WHERE account_id = %(account)s AND hour_start >= %(lo)s "
                                "AND hour_start < %(hi)s", scope)
+            for table in TABLES_BY_MINUTE:
+                cursor.execute(f"DELETE FROM {table} WHERE account_id = %(account)s AND minute_start >= %(lo)s "
+                               "AND minute_start < %(hi)s", scope)
             for table in TABLES_BY_DAY:
                 cursor.execute(f"DELETE FROM {table} WHERE account_id = %s AND day = ANY(%s)", [account.pk, run])
             data = fetch(connection.connection, account.pk, scope["lo"], scope["hi"], hour_shift_minutes(account))
@@ -134,7 +138,7 @@ def rollup_rebuild_account(account) -> None:
     """Rebuild every rollup row of the account (after a timezone change)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, account.pk])
-        for table in (*TABLES_BY_HOUR, *TABLES_BY_DAY, *TABLES_BY_MONTH):
+        for table in (*TABLES_BY_HOUR, *TABLES_BY_MINUTE, *TABLES_BY_DAY, *TABLES_BY_MONTH):
             cursor.execute(f"DELETE FROM {table} WHERE account_id = %s", [account.pk])
         cursor.execute(
             "INSERT INTO traces_dirtybucket (account_id, hour_start, marked_at) "

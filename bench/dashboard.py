@@ -57,7 +57,7 @@ def reset(n_accounts):
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE traces_trace, traces_requestid, traces_dirtybucket, traces_feedback, analytics_hourlyrollup, "
                        "analytics_dailyrollup, analytics_usermonth, analytics_hourlytotal, "
-                       "analytics_dailytotal, analytics_dailyslice, analytics_hourlyslice, analytics_slicemonthusers, analytics_rollupstate")
+                       "analytics_dailytotal, analytics_dailyslice, analytics_hourlyslice, analytics_minutetotal, analytics_minuteslice, analytics_slicemonthusers, analytics_rollupstate")
     accounts = []
     for i in range(n_accounts):
         account, _ = Account.objects.get_or_create(slug=f"bench-{i}", defaults={

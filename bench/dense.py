@@ -84,7 +84,7 @@ def reset():
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE traces_trace, traces_requestid, traces_dirtybucket, traces_feedback, analytics_hourlyrollup, "
                        "analytics_dailyrollup, analytics_usermonth, analytics_hourlytotal, analytics_dailytotal, "
-                       "analytics_dailyslice, analytics_hourlyslice, analytics_slicemonthusers, analytics_rollupstate")
+                       "analytics_dailyslice, analytics_hourlyslice, analytics_minutetotal, analytics_minuteslice, analytics_slicemonthusers, analytics_rollupstate")
     drop_accounts("dense", "dense-copy")
 
 

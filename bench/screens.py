@@ -43,7 +43,7 @@ def main():
 
     with connection.cursor() as cursor:  # traces protect their models: empty the bench database first
         cursor.execute("TRUNCATE traces_trace, traces_requestid, traces_feedback, traces_dirtybucket, analytics_hourlyrollup, "
-                       "analytics_dailyrollup, analytics_hourlytotal, analytics_dailytotal, analytics_dailyslice, analytics_hourlyslice, "
+                       "analytics_dailyrollup, analytics_hourlytotal, analytics_dailytotal, analytics_dailyslice, analytics_hourlyslice, analytics_minutetotal, analytics_minuteslice, "
                        "analytics_slicemonthusers, analytics_usermonth")
     drop_accounts("bench-screens")
     account = Account.objects.create(slug="bench-screens", name="Bench screens", timezone="Asia/Kolkata")

@@ -174,6 +174,17 @@ def _hourly_slice(account, marker):
                                          minute_counts={"29500000": 1}, user_ids=[f"{marker}-user"], **values)
 
 
+def _minute_total(account, marker):
+    values = _total_values(account, marker)
+    return an.MinuteTotal.objects.create(minute_start=T0, user_ids=[f"{marker}-user"], **values)
+
+
+def _minute_slice(account, marker):
+    values = _total_values(account, marker)
+    return an.MinuteSlice.objects.create(minute_start=T0, slice="feature", feature=f"{marker}-feature",
+                                         user_ids=[f"{marker}-user"], **values)
+
+
 def _slice_month_users(account, marker):
     return an.SliceMonthUsers.objects.create(account=account, slice="feature", user_ids=[f"{marker}-user"],
                                              feature=f"{marker}-feature", month=T0.date().replace(day=1), days=[1])
@@ -227,6 +238,8 @@ FACTORIES = {
     an.DailyTotal: _daily_total,
     an.DailySlice: _daily_slice,
     an.HourlySlice: _hourly_slice,
+    an.MinuteTotal: _minute_total,
+    an.MinuteSlice: _minute_slice,
     an.SliceMonthUsers: _slice_month_users,
     dash.Dashboard: _dashboard,
     dash.Widget: _widget,

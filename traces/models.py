@@ -158,6 +158,9 @@ class DirtyBucket(AccountOwned):
 
     hour_start = models.DateTimeField()
     marked_at = models.DateTimeField(auto_now=True)
+    first_at = models.DateTimeField(null=True, blank=True, help_text=(
+        "The earliest executed_at ingested into the hour since its last rollup; empty: the whole hour. Readers "
+        "take raw traces from there on instead of minute rollups."))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "hour_start"], name="dirty_bucket_uniq")]

@@ -1,8 +1,10 @@
 """Summary, time series and breakdown over any range, exact (A3).
 
 A range [start, end) is split into whole local days (daily rollups), whole local hours
-(hourly rollups) and at most two partial hours at the edges (raw traces, aggregated by
-the same SQL that builds rollups). Counts and sums are exact; percentiles merge the
+(hourly rollups) and at most two partial hours at the edges. Those are whole minutes
+(minute totals or slices, when the selection needs no more than one sliced dimension and
+the minutes are rolled up: analytics.selectors.minutes) and raw traces (aggregated by the
+same SQL that builds rollups). Counts and sums are exact; percentiles merge the
 sketches of every piece.
 """
 import json
@@ -14,6 +16,7 @@ from analytics.aggregate_sql import NULLABLE, SUM_COLUMNS, output_columns, raw_a
 from analytics.buckets import day_bucket_sql, day_start, hour_bucket_sql, hour_ceil, hour_floor, local_day
 from analytics.models import SLICES
 from analytics.selectors.aggregate import Agg
+from analytics.selectors.minutes import EdgeSplitter
 from config.replica_reads import read_connection
 from models_registry.models import Connection, Deployment, DeploymentVersion, Model
 
@@ -58,15 +61,15 @@ def _where(sel: Selection, prefix: str) -> tuple[str, dict]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
-def _plan(sel: Selection, daily_allowed: bool):
-    """[(source, start, end)] covering [start, end): 'raw', 'hourly' or 'daily'."""
+def _plan(sel: Selection, daily_allowed: bool, splitter: EdgeSplitter | None = None):
+    """[(source, start, end)] covering [start, end): 'raw', 'minute', 'hourly' or 'daily'.
+    Without a splitter the partial hours are raw."""
     account, start, end = sel.account, sel.start, sel.end
+    edge = splitter.split if splitter else lambda lo, hi: [("raw", lo, hi)] if lo < hi else []
     h0, h1 = hour_ceil(account, start), hour_floor(account, end)
     if h0 >= h1:
-        return [("raw", start, end)]
-    pieces = []
-    if start < h0:
-        pieces.append(("raw", start, h0))
+        return edge(start, end)
+    pieces = edge(start, h0)
     d0 = day_start(account, local_day(account, h0))
     if d0 < h0:
         d0 = day_start(account, local_day(account, h0) + timedelta(days=1))
@@ -79,9 +82,7 @@ def _plan(sel: Selection, daily_allowed: bool):
             pieces.append(("hourly", d1, h1))
     else:
         pieces.append(("hourly", h0, h1))
-    if h1 < end:
-        pieces.append(("raw", h1, end))
-    return pieces
+    return pieces + edge(h1, end)
 
 
 PERIODS = ("hour", "day", "week", "weekhour")
@@ -91,9 +92,10 @@ HOURLY_ONLY = ("hour", "weekhour")  # need hour resolution: no daily rows
 def _period_sql(sel, source, period):
     tz = sel.account.timezone  # validated IANA name
     local = {"raw": f"(t.executed_at AT TIME ZONE '{tz}')", "hourly": f"(hour_start AT TIME ZONE '{tz}')",
-             "daily": "day::timestamp", "users": "day::timestamp"}[source]
+             "minute": f"(minute_start AT TIME ZONE '{tz}')", "daily": "day::timestamp", "users": "day::timestamp"}[source]
     if period == "hour":
-        return {"raw": hour_bucket_sql(sel.account), "hourly": "hour_start"}[source]
+        return {"raw": hour_bucket_sql(sel.account), "hourly": "hour_start",
+                "minute": hour_bucket_sql(sel.account, "minute_start")}[source]
     if period == "day":
         return {"raw": day_bucket_sql(sel.account), "daily": "day", "users": "day"}.get(source, f"{local}::date")
     if period == "week":
@@ -133,8 +135,9 @@ def _collect(sel: Selection, keys=(), sketches=True) -> dict:
     period = _check_keys(keys)
     aggs = defaultdict(Agg)
     totals = _totals_suffice(sel, keys)
+    splitter = _edge_splitter(sel, keys)
     with read_connection().cursor() as cursor:
-        for source, start, end in _plan(sel, daily_allowed=period not in HOURLY_ONLY):
+        for source, start, end in _plan(sel, daily_allowed=period not in HOURLY_ONLY, splitter=splitter):
             if source == "raw":
                 where, params = _where(sel, "t.")
                 bucket = _period_sql(sel, "raw", period) if period else "'all'::text"
@@ -197,6 +200,21 @@ def _slice_of(sel, keys) -> str | None:
     return next(iter(columns)) if len(columns) == 1 and columns <= set(SLICES) else None
 
 
+def _edge_splitter(sel, keys) -> EdgeSplitter | None:
+    """Whole minutes at the edges come from minute totals (no filter, no dimension) or
+    minute slices (one sliced dimension); any other selection reads its edges raw."""
+    return EdgeSplitter(sel.account) if _totals_suffice(sel, keys) or _slice_of(sel, keys) else None
+
+
+def _split_raw(splitter, spans):
+    """(raw spans, minute spans) of raw spans, whole minutes taken out when a splitter is given."""
+    if splitter is None:
+        return spans, []
+    pieces = [piece for lo, hi in spans for piece in splitter.split(lo, hi)]
+    return ([(lo, hi) for source, lo, hi in pieces if source == "raw"],
+            [(lo, hi) for source, lo, hi in pieces if source == "minute"])
+
+
 # Each daily row's users, one row per user: user_id, user_request_count, user_cost_usd; and
 # only their ids, for distinct users (a third of the unnesting).
 USERS_OF_DAILY_ROWS = ("analytics_dailyrollup CROSS JOIN LATERAL unnest(user_ids, user_requests, user_cost) "
@@ -208,13 +226,16 @@ def _rollup_scope(sel, source, start, end, keys=(), tag=""):
     """(table, WHERE clause, parameters) of the rollup rows of a source over [start, end);
     tag names the range parameters (lo{tag}, hi{tag}) when several scopes share one query."""
     table, column = {"daily": ("analytics_dailyrollup", "day"), "hourly": ("analytics_hourlyrollup", "hour_start"),
-                     "users": (USERS_OF_DAILY_ROWS, "day")}[source]
+                     "users": (USERS_OF_DAILY_ROWS, "day"), "minute": (None, "minute_start")}[source]
     sliced = ""
     if source != "users" and _totals_suffice(sel, keys):
-        table = {"daily": "analytics_dailytotal", "hourly": "analytics_hourlytotal"}[source]
-    elif source in ("daily", "hourly") and (name := _slice_of(sel, keys)):
-        table = {"daily": "analytics_dailyslice", "hourly": "analytics_hourlyslice"}[source]
+        table = {"daily": "analytics_dailytotal", "hourly": "analytics_hourlytotal",
+                 "minute": "analytics_minutetotal"}[source]
+    elif source in ("daily", "hourly", "minute") and (name := _slice_of(sel, keys)):
+        table = {"daily": "analytics_dailyslice", "hourly": "analytics_hourlyslice",
+                 "minute": "analytics_minuteslice"}[source]
         sliced = f" AND slice = '{name}'"  # a SLICES name
+    assert table, "minute rows answer only for totals and one sliced dimension"
     dated = source in ("daily", "users")
     lo = start.astimezone(sel.account.tzinfo).date() if dated else start
     hi = end.astimezone(sel.account.tzinfo).date() if dated else end
@@ -270,14 +291,17 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
     hour_sliced = not extra_users and _slice_of(sel, keys)
     if not extra_users and (hour_sliced or (not sel.filters and all(k in PERIODS for k in keys))):
         # The whole hours of the partial days from the users of the hourly totals (no
-        # filter) or of the hourly slices (one sliced dimension).
+        # filter) or of the hourly slices (one sliced dimension), their whole minutes
+        # likewise from the minute rows.
         spans, hourly = _hour_spans(sel.account, spans)
-        exprs = _key_exprs(sel, "hourly", keys)
-        for i, (lo, hi) in enumerate(hourly):
-            table, scope, p = _rollup_scope(sel, "hourly", lo, hi, keys, tag=f"_u{i}")
-            params.update(p)
-            pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}u.user_id FROM {table} "
-                          f"CROSS JOIN LATERAL unnest(user_ids) AS u(user_id) WHERE {scope}")
+        spans, minutes = _split_raw(EdgeSplitter(sel.account), spans)
+        for source, tag, spans_of in (("hourly", "_u", hourly), ("minute", "_m", minutes)):
+            exprs = _key_exprs(sel, source, keys)
+            for i, (lo, hi) in enumerate(spans_of):
+                table, scope, p = _rollup_scope(sel, source, lo, hi, keys, tag=f"{tag}{i}")
+                params.update(p)
+                pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}u.user_id FROM {table} "
+                              f"CROSS JOIN LATERAL unnest(user_ids) AS u(user_id) WHERE {scope}")
     where, p = _where(sel, "t.")
     params.update(p)
     exprs = _key_exprs(sel, "raw", keys)
@@ -388,6 +412,14 @@ def _peaks(sel: Selection, keys=()) -> dict:
             else:
                 pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}e.k::bigint, e.v::bigint FROM {table} r, "
                               f"jsonb_each_text(r.minute_counts) AS e(k, v) WHERE {scope}")
+    raw_spans, minute_spans = _split_raw(_edge_splitter(sel, keys), raw_spans)
+    exprs = _key_exprs(sel, "minute", keys)
+    for i, (lo, hi) in enumerate(minute_spans):
+        # A minute row's requests are that minute's count for its key.
+        table, scope, p = _rollup_scope(sel, "minute", lo, hi, keys, tag=f"_m{i}")
+        params.update(p)
+        pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}floor(extract(epoch FROM minute_start) / 60)"
+                      f"::bigint, requests FROM {table} WHERE {scope}")
     where, p = _where(sel, "t.")
     params.update(p)
     exprs = _key_exprs(sel, "raw", keys)

@@ -19,10 +19,11 @@ SELECT created FROM up
 """
 # A trace that already exists has its hour recomputed with the new feedback.
 DIRTY_SQL = """
-INSERT INTO traces_dirtybucket (account_id, hour_start, marked_at)
-SELECT account_id, date_trunc('hour', executed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now()
+INSERT INTO traces_dirtybucket (account_id, hour_start, marked_at, first_at)
+SELECT account_id, date_trunc('hour', executed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now(), executed_at
 FROM traces_trace WHERE account_id = %(account)s AND request_id = %(request_id)s
-ON CONFLICT (account_id, hour_start) DO UPDATE SET marked_at = EXCLUDED.marked_at
+ON CONFLICT (account_id, hour_start) DO UPDATE SET marked_at = EXCLUDED.marked_at,
+    first_at = LEAST(coalesce(traces_dirtybucket.first_at, traces_dirtybucket.hour_start), EXCLUDED.first_at)
 """
 
 

@@ -47,10 +47,13 @@ WITH taken AS (
     WHERE s.account_id = %(account)s
     RETURNING executed_at
 ), dirty AS (
-    INSERT INTO traces_dirtybucket (account_id, hour_start, marked_at)
-    SELECT DISTINCT %(account)s, date_trunc('hour', executed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now()
-    FROM ins
-    ON CONFLICT (account_id, hour_start) DO UPDATE SET marked_at = EXCLUDED.marked_at
+    -- first_at: readers take the hour's traces from there on raw, not from minute rollups.
+    INSERT INTO traces_dirtybucket (account_id, hour_start, marked_at, first_at)
+    SELECT %(account)s, date_trunc('hour', executed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now(),
+           min(executed_at)
+    FROM ins GROUP BY 2
+    ON CONFLICT (account_id, hour_start) DO UPDATE SET marked_at = EXCLUDED.marked_at,
+        first_at = LEAST(coalesce(traces_dirtybucket.first_at, traces_dirtybucket.hour_start), EXCLUDED.first_at)
 )
 SELECT count(*) FROM ins
 """
