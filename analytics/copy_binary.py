@@ -19,7 +19,7 @@ SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 TRAILER = struct.pack(">h", -1)
 PG_EPOCH_DAY = date(2000, 1, 1).toordinal()
 PG_EPOCH_US = 946_684_800_000_000  # binary timestamps count µs from 2000-01-01 UTC
-VARCHAR, INT8, NUMERIC = 1043, 20, 1700
+VARCHAR, INT4, INT8, NUMERIC = 1043, 23, 20, 1700
 NUMERIC_DIGITS = (">i2", (12,))  # ndigits, weight, sign, dscale, 8 digits
 
 

@@ -8,8 +8,8 @@ numeric exactly. The users' month bitmaps follow (write_months).
 import numpy as np
 
 from analytics.aggregate_sql import DIMS, NULLABLE, SUM_COLUMNS
-from analytics.copy_binary import (INT8, NUMERIC, VARCHAR, NUMERIC_DIGITS, Rows, array_field, element_records, field,
-                                   int8_field, numeric_digits)
+from analytics.copy_binary import (INT4, INT8, NUMERIC, VARCHAR, NUMERIC_DIGITS, Rows, array_field, element_records,
+                                   field, int8_field, numeric_digits)
 from analytics.day_build import FLOAT_SUMS, MONEY, Built, Level, json_maps
 from analytics.models import SLICES
 
@@ -133,13 +133,24 @@ def write(cursor, account_id, built: Built):
     write_minutes(cursor, account_id, built)
 
 
+def _array_sketches(rows: Rows, level: Level):
+    """Sketches as (keys int4[], counts int8[]) per row, encoded for all rows at once
+    (analytics.models.MinuteSketches)."""
+    for name, (group, key, count) in (("latency", level.lat), ("ttft", level.ttft)):
+        keys, counts = element_records(">i4", 4, key), element_records(">i8", 8, count)
+        bounds = np.searchsorted(group, np.arange(level.n + 1)).tolist()
+        rows.encoded([f"{name}_keys", f"{name}_counts"],
+                     [array_field(INT4, b - a, keys[8 * a:8 * b]) + array_field(INT8, b - a, counts[12 * a:12 * b])
+                      for a, b in zip(bounds[:-1], bounds[1:])])
+
+
 def write_minutes(cursor, account_id, built: Built):
     """COPY the minute totals and minute slices of the run (their peak is their requests)."""
     minutes = np.array(built.minute_starts, dtype=np.int64)
     totals = Rows(built.minute_totals.n)
     totals.timestamptz("minute_start", minutes)
     _measures(totals, built.minute_totals)
-    _sketches(totals, built.minute_totals)
+    _array_sketches(totals, built.minute_totals)
     totals.encoded(["user_ids"], _user_id_arrays(built, built.minute_users, built.minute_totals.n))
     totals.copy(cursor, "analytics_minutetotal", account_id)
 
@@ -149,7 +160,7 @@ def write_minutes(cursor, account_id, built: Built):
         _measures(sliced, level)
         pieces = [_slice_fields(name, value) for value in values]
         sliced.encoded(["slice", *SLICES], [pieces[v] for v in s_value.tolist()])
-        _sketches(sliced, level)
+        _array_sketches(sliced, level)
         sliced.encoded(["user_ids"], _user_id_arrays(built, users, level.n))
         sliced.copy(cursor, "analytics_minuteslice", account_id)
 

@@ -180,12 +180,28 @@ class HourlySlice(MetricColumns):
         indexes = [models.Index(fields=["account", "slice", "hour_start"], name="hourly_slice_account_hour")]
 
 
-class MinuteTotal(MetricColumns):
+class MinuteSketches(models.Model):
+    """Sketches as parallel arrays of bucket keys and counts (the "z" bucket of values <= 0
+    is key ZERO_KEY): minute rows are many and small, and arrays are written by binary COPY
+    and unnested without parsing JSON."""
+
+    ZERO_KEY = -(1 << 16)
+    latency_keys = ArrayField(models.IntegerField(), default=list)
+    latency_counts = ArrayField(models.BigIntegerField(), default=list)
+    ttft_keys = ArrayField(models.IntegerField(), default=list)
+    ttft_counts = ArrayField(models.BigIntegerField(), default=list)
+
+    class Meta:
+        abstract = True
+
+
+class MinuteTotal(MinuteSketches, MetricColumns):
     """All of an account's traces of one minute merged: the whole minutes at the edges of a
     range that cuts hours, so a default range ("the last 7 days", cut mid-hour at both
     ends) reads at most two partial minutes of raw traces whatever the traffic. The
     minute's requests are its own peak; `user_ids` are its distinct users."""
 
+    latency_sketch = ttft_sketch = None  # as arrays: MinuteSketches
     minute_start = models.DateTimeField()
     user_ids = ArrayField(models.CharField(max_length=200), default=list, db_default=Value([], ArrayField(
         models.CharField(max_length=200))))
@@ -194,11 +210,12 @@ class MinuteTotal(MetricColumns):
         indexes = [models.Index(fields=["account", "minute_start"], name="minute_total_account_minute")]
 
 
-class MinuteSlice(MetricColumns):
+class MinuteSlice(MinuteSketches, MetricColumns):
     """An account's traces of one minute merged down to one value of model, deployment,
     feature or prompt (like HourlySlice): the edges of a range filtered on, or broken down
     by, one of those dimensions."""
 
+    latency_sketch = ttft_sketch = None  # as arrays: MinuteSketches
     minute_start = models.DateTimeField()
     slice = models.CharField(max_length=16, choices=[(s, s) for s in SLICES])
     model_id = models.BigIntegerField(null=True)

@@ -12,9 +12,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from analytics import sketch
 from analytics.aggregate_sql import NULLABLE, SUM_COLUMNS, output_columns, raw_aggregate_sql
 from analytics.buckets import day_bucket_sql, day_start, hour_bucket_sql, hour_ceil, hour_floor, local_day
-from analytics.models import SLICES
+from analytics.models import SLICES, MinuteSketches
 from analytics.selectors.aggregate import Agg
 from analytics.selectors.minutes import EdgeSplitter
 from config.replica_reads import read_connection
@@ -156,10 +157,13 @@ def _collect(sel: Selection, keys=(), sketches=True) -> dict:
             exprs = _key_exprs(sel, source, keys) or ["'all'::text"]
             n = len(exprs)
             if totals:
-                # At most one row per hour or day: merge the sketches here, in one round trip.
+                # At most one row per minute, hour or day: merge the sketches here, in one round trip.
                 columns = (*SUMMABLE, "latency_min", "latency_max", "peak_minute_requests",
                            *(name for name, _ in SKETCHES[sketches]))
-                cursor.execute(f"SELECT {', '.join(exprs)}, {', '.join(columns)} FROM {table} WHERE {scope}", params)
+                selected = [_SKETCH_AS_JSON.format(target) if source == "minute" and name.endswith("_sketch") else name
+                            for name, target in ((c, c.removesuffix("_sketch")) for c in columns)]
+                cursor.execute(f"SELECT {', '.join(exprs)}, {', '.join(selected)} FROM {table} WHERE {scope}",
+                               params)
                 for row in cursor.fetchall():
                     _add_row(aggs[tuple(row[:len(keys)])], dict(zip(columns, row[n:])), sketches)
                 continue
@@ -172,12 +176,20 @@ def _collect(sel: Selection, keys=(), sketches=True) -> dict:
                 values.update(latency_min=row[-3], latency_max=row[-2], peak_minute_requests=row[-1])
                 aggs[tuple(row[:len(keys)])].add_sums(values)
             for name, target in SKETCHES[sketches]:
-                cursor.execute(f"SELECT {', '.join(exprs)}, e.k, sum(e.v::bigint) FROM {table} r, "
-                               f"jsonb_each_text(r.{name}) AS e(k, v) WHERE {scope} GROUP BY {group}, {n + 1}",
-                               params)
+                entries = (f"unnest(r.{target}_keys, r.{target}_counts) AS a(key, v), LATERAL (SELECT "
+                           f"{_ARRAY_KEY}) AS e(k)" if source == "minute" else f"jsonb_each_text(r.{name}) AS e(k, v)")
+                cursor.execute(f"SELECT {', '.join(exprs)}, e.k, sum(v::bigint) FROM {table} r, "
+                               f"{entries} WHERE {scope} GROUP BY {group}, {n + 1}", params)
                 for row in cursor.fetchall():
                     getattr(aggs[tuple(row[:len(keys)])], target)[row[n]] += int(row[n + 1])
     return aggs
+
+
+# Minute rows keep sketches as arrays (analytics.models.MinuteSketches): their keys as
+# the text keys of the jsonb sketches.
+_ARRAY_KEY = f"CASE WHEN key = {MinuteSketches.ZERO_KEY} THEN '{sketch.ZERO_BUCKET}' ELSE key::text END"
+_SKETCH_AS_JSON = ("(SELECT coalesce(jsonb_object_agg(" + _ARRAY_KEY + ", v), '{{}}'::jsonb) "
+                   "FROM unnest({0}_keys, {0}_counts) AS a(key, v))")
 
 
 def _add_row(agg, values, sketches=True):
