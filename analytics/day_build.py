@@ -199,6 +199,7 @@ class Built:
     minute_totals: Level
     minute_users: tuple          # (minute index, user index) of each minute's distinct users, sorted
     minute_slices: list          # (slice name, Level, minute index, value index, values, (row, user))
+    day_user_hours: list         # ("" or slice name, day index, value index, values, (row, user), hour bits)
 
 
 def build(data: Fetched, account) -> Built:
@@ -273,6 +274,23 @@ def build(data: Fetched, account) -> Built:
     hour_user = np.unique(hour_index[named] * n_users + data.user[named])
     active = np.bincount(day_user // n_users, minlength=len(days)).astype(np.int64)
 
+    # Each day's users with the bits of their local hours, for the account and per sliced value.
+    day_start_us = np.array([int(datetime(d.year, d.month, d.day, tzinfo=account.tzinfo).timestamp() * 1e6)
+                             for d in days], dtype=np.int64)
+    # (A zone whose offset within the hour changes can start an hour before its day: bit 0.)
+    hour_bit = np.left_shift(1, np.clip((hours - day_start_us[day_of_hour]) // HOUR_US, 0, 30)).astype(np.int64)
+    hu_hour, hu_user = hour_user // n_users, hour_user % n_users
+    key, bits = _bits(day_of_hour[hu_hour] * n_users + hu_user, hour_bit[hu_hour])
+    user_days, pair_row = np.unique(key // n_users, return_inverse=True)
+    day_user_hours = [("", user_days, np.zeros(user_days.size, dtype=np.int64), [""], (pair_row, key % n_users),
+                       bits)]
+    for name, _, hs_hour, hs_value, values, _, (row, user) in hourly_slices:
+        dv_uniq, dv_row = np.unique(day_of_hour[hs_hour[row]] * len(values) + hs_value[row], return_inverse=True)
+        key, bits = _bits(dv_row * n_users + user, hour_bit[hs_hour[row]])
+        out_row = key // n_users
+        day_user_hours.append((name, dv_uniq // len(values), dv_uniq % len(values), values,
+                               (out_row, key % n_users), bits))
+
     # Month bitmaps: bit d-1 for day d of the month, OR-ed per user (and per sliced value).
     day_bit = np.array([1 << (d.day - 1) for d in days], dtype=np.int64)
     month_users = _bits(day_user % n_users, day_bit[day_user // n_users])
@@ -286,7 +304,7 @@ def build(data: Fetched, account) -> Built:
                  active, slices, (u_daily, u_user, u_requests, u_cost), hours.tolist(), days, data.combos,
                  data.user_names, (hour_user // n_users, hour_user % n_users), hourly_slices, month_users,
                  slice_users, minute_us.tolist(), minute_totals, (minute_user // n_users, minute_user % n_users),
-                 minute_slices)
+                 minute_slices, day_user_hours)
 
 
 def _bits(key, bits):

@@ -131,6 +131,7 @@ def write(cursor, account_id, built: Built):
         sliced.encoded(["user_ids"], _user_id_arrays(built, users, level.n))
         sliced.copy(cursor, "analytics_hourlyslice", account_id)
     write_minutes(cursor, account_id, built)
+    write_day_user_hours(cursor, account_id, built)
 
 
 def _array_sketches(rows: Rows, level: Level):
@@ -163,6 +164,27 @@ def write_minutes(cursor, account_id, built: Built):
         _array_sketches(sliced, level)
         sliced.encoded(["user_ids"], _user_id_arrays(built, users, level.n))
         sliced.copy(cursor, "analytics_minuteslice", account_id)
+
+
+def write_day_user_hours(cursor, account_id, built: Built):
+    """COPY each day's users with their hour bits: the account's row per day (slice '') and
+    one per day and sliced value."""
+    days = np.array([d.toordinal() for d in built.days], dtype=np.int64)
+    for name, row_day, row_value, values, pairs, bits in built.day_user_hours:
+        n = row_day.size
+        rows = Rows(n)
+        rows.date("day", days[row_day])
+        if name:
+            pieces = [_slice_fields(name, value) for value in values]
+        else:
+            pieces = [field(b"") + b"".join(field(b"") if c in _TEXT_DIMS else field(None) for c in SLICES)]
+        rows.encoded(["slice", *SLICES], [pieces[v] for v in row_value.tolist()])
+        rows.encoded(["user_ids"], _user_id_arrays(built, pairs, n))
+        encoded = element_records(">i4", 4, bits)
+        bounds = np.searchsorted(pairs[0], np.arange(n + 1)).tolist()
+        rows.encoded(["hours"], [array_field(INT4, b - a, encoded[8 * a:8 * b])
+                                 for a, b in zip(bounds[:-1], bounds[1:])])
+        rows.copy(cursor, "analytics_dayuserhours", account_id)
 
 
 def write_months(cursor, account_id, month, mask, built):

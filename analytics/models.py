@@ -229,6 +229,26 @@ class MinuteSlice(MinuteSketches, MetricColumns):
         indexes = [models.Index(fields=["account", "slice", "minute_start"], name="minute_slice_account_minute")]
 
 
+class DayUserHours(RollupOwned):
+    """The users of one local day and their hours: bit i of `hours[k]` is set when
+    `user_ids[k]` made a request in the day's local hour i (counted from the day's start).
+    One row per day for the account (`slice` empty) and one per day and value of model,
+    deployment, feature or prompt (like DailySlice). The distinct users of the whole hours of
+    a partial day are one masked unnest of a row per value, whatever the number of hours."""
+
+    day = models.DateField()
+    slice = models.CharField(max_length=16, blank=True, choices=[("", "account"), *((s, s) for s in SLICES)])
+    model_id = models.BigIntegerField(null=True)
+    deployment_id = models.BigIntegerField(null=True)
+    feature = models.CharField(max_length=200, blank=True, default="", db_default="")
+    prompt = models.CharField(max_length=200, blank=True, default="", db_default="")
+    user_ids = ArrayField(models.CharField(max_length=200), default=list)
+    hours = ArrayField(models.IntegerField(), default=list, help_text="Hour bits of user_ids[k], by position.")
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "slice", "day"], name="day_user_hours_account_day")]
+
+
 class UserMonth(RollupOwned):
     """One row per user and local month; bit d-1 of `days` is set when the user made a
     request on day d. Distinct users of any run of whole days (unfiltered) read one small

@@ -25,7 +25,7 @@ from analytics.models import RollupState
 LOCK_NAMESPACE = 7302
 TABLES_BY_HOUR = ("analytics_hourlyrollup", "analytics_hourlytotal", "analytics_hourlyslice")
 TABLES_BY_MINUTE = ("analytics_minutetotal", "analytics_minuteslice")
-TABLES_BY_DAY = ("analytics_dailyrollup", "analytics_dailytotal", "analytics_dailyslice")
+TABLES_BY_DAY = ("analytics_dailyrollup", "analytics_dailytotal", "analytics_dailyslice", "analytics_dayuserhours")
 TABLES_BY_MONTH = ("analytics_usermonth", "analytics_slicemonthusers")
 
 

@@ -307,6 +307,19 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
         # likewise from the minute rows.
         spans, hourly = _hour_spans(sel.account, spans)
         spans, minutes = _split_raw(EdgeSplitter(sel.account), spans)
+        if period not in HOURLY_ONLY:
+            # Whole hours as masks over each day's users and their hours (DayUserHours).
+            sliced = hour_sliced or ""
+            where, p = _where(sel, "d.")
+            params.update(p)
+            exprs = [f"d.{e}" if e in SLICES else e for e in _key_exprs(sel, "daily", keys)]
+            for i, (day, mask) in enumerate(_day_hour_masks(sel.account, hourly)):
+                params.update({f"dh{i}": day, f"mh{i}": mask})
+                pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}x.user_id FROM analytics_dayuserhours d "
+                              f"CROSS JOIN LATERAL unnest(d.user_ids, d.hours) AS x(user_id, hours) "
+                              f"WHERE d.account_id = %(account)s AND d.slice = '{sliced}' AND d.day = %(dh{i})s "
+                              f"AND x.hours & %(mh{i})s <> 0{where}")  # sliced: a SLICES name
+            hourly = []
         for source, tag, spans_of in (("hourly", "_u", hourly), ("minute", "_m", minutes)):
             exprs = _key_exprs(sel, source, keys)
             for i, (lo, hi) in enumerate(spans_of):
@@ -343,6 +356,21 @@ def _hour_spans(account, spans):
     return raw, hourly
 
 
+def _day_hour_masks(account, spans):
+    """[(local day, bit mask of its hours)] covering hour-aligned spans (DayUserHours bits:
+    hour i of the day counted from its start)."""
+    masks = {}
+    for lo, hi in spans:
+        at = lo
+        while at < hi:
+            day = local_day(account, at)
+            start = day_start(account, day)
+            bit = max(0, int((at - start).total_seconds() // 3600))
+            masks[day] = masks.get(day, 0) | 1 << bit
+            at += timedelta(hours=1)
+    return list(masks.items())
+
+
 def _month_masks(account, d0, d1):
     """Local months of the whole days [d0, d1) with the bit mask of their days in it."""
     masks = {}
@@ -370,8 +398,8 @@ def _daily_active_users(sel: Selection) -> dict:
                 # A partial day: its whole hours from the hourly totals' users, its partial hours raw.
                 partial = Selection(sel.account, lo, hi)
                 sql, params = _user_pieces_sql(partial, ("day",))
-                cursor.execute(f"SELECT k0, count(DISTINCT user_id) FROM ({sql}) AS u(k0, user_id) GROUP BY 1",
-                               params)
+                cursor.execute(f"SELECT k0, count(*) FROM (SELECT DISTINCT k0, user_id FROM ({sql}) AS u(k0, user_id)) "
+                               "AS d GROUP BY 1", params)
                 found.update({(day,): n for day, n in cursor.fetchall()})
     return found
 
@@ -384,8 +412,9 @@ def _active_users(sel: Selection, keys=()) -> dict:
     cols = ", ".join(f"k{i}" for i in range(len(keys)))
     names = ", ".join([*(f"k{i}" for i in range(len(keys))), "user_id"])
     with read_connection().cursor() as cursor:
-        cursor.execute(f"SELECT {cols + ', ' if cols else ''}count(DISTINCT user_id) FROM ({sql}) AS u({names})"
-                       f"{' GROUP BY ' + cols if cols else ''}", params)
+        # DISTINCT then count: a hash of (key, user) rather than a sort per key.
+        cursor.execute(f"SELECT {cols + ', ' if cols else ''}count(*) FROM (SELECT DISTINCT {names} FROM ({sql}) "
+                       f"AS u({names})) AS d{' GROUP BY ' + cols if cols else ''}", params)
         return {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
 
 

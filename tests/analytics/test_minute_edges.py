@@ -109,3 +109,21 @@ def test_minute_rows_belong_to_their_account(busy, make_account, key_client):
     assert_matches(api.get("/api/v1/metrics", {"start": START, "end": END}).json()["metrics"], expected(busy, s, e))
     mine = MinuteTotal.objects.filter(account=other)
     assert sum(r.requests for r in mine) == 300
+
+
+def test_day_user_hours_hold_each_users_local_hours(busy):
+    """DayUserHours: bit i of a user's hours is set when the user made a request in the
+    day's local hour i; the account's row and each feature's row equal the raw rows."""
+    from analytics.models import DayUserHours
+
+    day = datetime(2026, 11, 20).date()
+    start = datetime(2026, 11, 20, tzinfo=KOLKATA)
+    expected_hours = {}
+    for t in Trace.objects.for_account(busy).filter(executed_at__gte=start, executed_at__lt=start + timedelta(days=1)):
+        bit = 1 << int((t.executed_at - start).total_seconds() // 3600)
+        for key in (("", ""), ("feature", t.feature)):
+            users = expected_hours.setdefault(key, {})
+            users[t.user_id] = users.get(t.user_id, 0) | bit
+    rows = DayUserHours.objects.filter(account=busy, day=day, slice__in=["", "feature"])
+    got = {(r.slice, r.feature): dict(zip(r.user_ids, r.hours)) for r in rows}
+    assert got == expected_hours and len(got) == 1 + 3
