@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from analytics.day_fetch import FLAG_BITS, Fetched
-from analytics.models import SLICES
+from analytics.models import MINUTE_SLICES, SLICE_COLUMNS, SLICES
 from analytics.sketch import LN_GAMMA
 
 HOUR_US = 3_600_000_000
@@ -234,7 +234,7 @@ def build(data: Fetched, account) -> Built:
 
     slices = []
     for name in SLICES:
-        values, value_index = data.slice_values(name)
+        values, value_index = data.slice_values(SLICE_COLUMNS[name])
         s_uniq, d_to_s = np.unique(d_day * len(values) + value_index[d_combo], return_inverse=True)
         level = lift(daily, d_to_s, s_uniq.size)
         # The value's busiest minute of the day: its minutes summed over combinations.
@@ -257,6 +257,8 @@ def build(data: Fetched, account) -> Built:
     minute_totals.peak = minute_totals.ints[:, 0].copy()
     minute_slices = []
     for name, _, _, _, values, value_index in slices:
+        if name not in MINUTE_SLICES:
+            continue
         ms_uniq, mc_to_ms = np.unique(mc_minute * len(values) + value_index[mc_combo], return_inverse=True)
         level = lift(per_minute, mc_to_ms, ms_uniq.size)
         level.peak = level.ints[:, 0].copy()
@@ -282,7 +284,7 @@ def build(data: Fetched, account) -> Built:
     hu_hour, hu_user = hour_user // n_users, hour_user % n_users
     key, bits = _bits(day_of_hour[hu_hour] * n_users + hu_user, hour_bit[hu_hour])
     user_days, pair_row = np.unique(key // n_users, return_inverse=True)
-    day_user_hours = [("", user_days, np.zeros(user_days.size, dtype=np.int64), [""], (pair_row, key % n_users),
+    day_user_hours = [("", user_days, np.zeros(user_days.size, dtype=np.int64), [()], (pair_row, key % n_users),
                        bits)]
     for name, _, hs_hour, hs_value, values, _, (row, user) in hourly_slices:
         dv_uniq, dv_row = np.unique(day_of_hour[hs_hour[row]] * len(values) + hs_value[row], return_inverse=True)

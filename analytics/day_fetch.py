@@ -89,16 +89,17 @@ class Fetched:
     def n_combos(self):
         return len(self.combos)
 
-    def slice_values(self, name):
-        """The distinct values of one dimension, and each combination's index among them."""
-        position = DIMS.index(name)
-        index, values = {}, []
+    def slice_values(self, columns):
+        """The distinct values of some dimensions (tuples), and each combination's index among them."""
+        positions = [DIMS.index(c) for c in columns]
+        index, values, of_combo = {}, [], []
         for combo in self.combos:
-            value = combo[position]
+            value = tuple(combo[p] for p in positions)
             if value not in index:
                 index[value] = len(values)
                 values.append(value)
-        return values, np.array([index[c[position]] for c in self.combos], dtype=np.int64)
+            of_combo.append(index[value])
+        return values, np.array(of_combo, dtype=np.int64)
 
 
 def fetch(connection, account_id, lo, hi, hour_shift_minutes) -> Fetched:

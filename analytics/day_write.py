@@ -11,7 +11,7 @@ from analytics.aggregate_sql import DIMS, NULLABLE, SUM_COLUMNS
 from analytics.copy_binary import (INT4, INT8, NUMERIC, VARCHAR, NUMERIC_DIGITS, Rows, array_field, element_records,
                                    field, int8_field, numeric_digits)
 from analytics.day_build import FLOAT_SUMS, MONEY, Built, Level, json_maps
-from analytics.models import SLICES
+from analytics.models import SLICE_COLUMNS, SLICED
 
 _FLOATS = (*FLOAT_SUMS, "latency_min", "latency_max")
 _TEXT_DIMS = {d for d in DIMS if not d.endswith("_id")}
@@ -45,11 +45,14 @@ def _combo_fields(combo) -> bytes:
     return b"".join(_value_field(dim, value) for dim, value in zip(DIMS, combo))
 
 
+_EMPTY = {column: field(b"") if column in _TEXT_DIMS else field(None) for column in SLICED}
+
+
 def _slice_fields(name, value) -> bytes:
-    """slice and the sliced columns: the value in its own column, the others empty (NULL
-    ids, '' names); no deployment is NULL."""
-    empty = {column: field(b"") if column in _TEXT_DIMS else field(None) for column in SLICES}
-    return field(name.encode()) + b"".join(_value_field(c, value) if c == name else empty[c] for c in SLICES)
+    """slice and the sliced columns: the value (a tuple) in the slice's columns, the others
+    empty (NULL ids, '' names); no deployment is NULL. name '' is the account's row."""
+    values = dict(zip(SLICE_COLUMNS[name], value)) if name else {}
+    return field(name.encode()) + b"".join(_value_field(c, values[c]) if c in values else _EMPTY[c] for c in SLICED)
 
 
 def _user_arrays(built: Built):
@@ -116,7 +119,7 @@ def write(cursor, account_id, built: Built):
         sliced.date("day", days[s_day])
         _measures(sliced, level)
         pieces = [_slice_fields(name, value) for value in values]
-        sliced.encoded(["slice", *SLICES], [pieces[v] for v in s_value.tolist()])
+        sliced.encoded(["slice", *SLICED], [pieces[v] for v in s_value.tolist()])
         _sketches(sliced, level)
         sliced.copy(cursor, "analytics_dailyslice", account_id)
 
@@ -125,7 +128,7 @@ def write(cursor, account_id, built: Built):
         sliced.timestamptz("hour_start", hours[s_hour])
         _measures(sliced, level)
         pieces = [_slice_fields(name, value) for value in values]
-        sliced.encoded(["slice", *SLICES], [pieces[v] for v in s_value.tolist()])
+        sliced.encoded(["slice", *SLICED], [pieces[v] for v in s_value.tolist()])
         _sketches(sliced, level)
         sliced.jsonb("minute_counts", minutes)
         sliced.encoded(["user_ids"], _user_id_arrays(built, users, level.n))
@@ -160,7 +163,7 @@ def write_minutes(cursor, account_id, built: Built):
         sliced.timestamptz("minute_start", minutes[s_minute])
         _measures(sliced, level)
         pieces = [_slice_fields(name, value) for value in values]
-        sliced.encoded(["slice", *SLICES], [pieces[v] for v in s_value.tolist()])
+        sliced.encoded(["slice", *SLICED], [pieces[v] for v in s_value.tolist()])
         _array_sketches(sliced, level)
         sliced.encoded(["user_ids"], _user_id_arrays(built, users, level.n))
         sliced.copy(cursor, "analytics_minuteslice", account_id)
@@ -174,11 +177,8 @@ def write_day_user_hours(cursor, account_id, built: Built):
         n = row_day.size
         rows = Rows(n)
         rows.date("day", days[row_day])
-        if name:
-            pieces = [_slice_fields(name, value) for value in values]
-        else:
-            pieces = [field(b"") + b"".join(field(b"") if c in _TEXT_DIMS else field(None) for c in SLICES)]
-        rows.encoded(["slice", *SLICES], [pieces[v] for v in row_value.tolist()])
+        pieces = [_slice_fields(name, value) for value in values]
+        rows.encoded(["slice", *SLICED], [pieces[v] for v in row_value.tolist()])
         rows.encoded(["user_ids"], _user_id_arrays(built, pairs, n))
         encoded = element_records(">i4", 4, bits)
         bounds = np.searchsorted(pairs[0], np.arange(n + 1)).tolist()
@@ -205,7 +205,7 @@ def write_months(cursor, account_id, month, mask, built):
             {**params, "users": [names[i] for i in users.tolist()], "bits": bits.tolist()})
 
     cursor.execute(f"DELETE FROM analytics_slicemonthusers WHERE account_id = %(account)s AND month = %(month)s "
-                   f"RETURNING slice, {', '.join(SLICES)}, user_ids, days", params)
+                   f"RETURNING slice, {', '.join(SLICED)}, user_ids, days", params)
     rows = {}  # (slice, *values) -> {user id: day bits}
     for slice_name, *values, user_ids, days in cursor.fetchall():
         kept = [(u, d & ~mask) for u, d in zip(user_ids, days) if d & ~mask]
@@ -214,12 +214,12 @@ def write_months(cursor, account_id, month, mask, built):
     for (name, _, _, _, values, _), (value, user, bits) in zip(built.slices, built.slice_users) if built else ():
         if not value.size:
             continue
-        empty = {c: "" if c in _TEXT_DIMS else 0 for c in SLICES}  # no deployment is 0
+        empty = {c: "" if c in _TEXT_DIMS else 0 for c in SLICED}  # no deployment is 0
         bounds = np.flatnonzero(np.diff(value)) + 1
         user_names = [names[i] for i in user.tolist()]
         bit_list = bits.tolist()
         for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), value.size]):
-            key = (name, *({**empty, name: values[value[a]]}[c] for c in SLICES))
+            key = (name, *({**empty, **dict(zip(SLICE_COLUMNS[name], values[value[a]]))}[c] for c in SLICED))
             fresh = zip(user_names[a:b], bit_list[a:b])
             if key in rows:
                 merged = rows[key]
@@ -227,9 +227,9 @@ def write_months(cursor, account_id, month, mask, built):
                     merged[u] = merged.get(u, 0) | d
             else:
                 rows[key] = dict(fresh)
-    with cursor.copy(f"COPY analytics_slicemonthusers (account_id, slice, {', '.join(SLICES)}, month, user_ids, "
+    with cursor.copy(f"COPY analytics_slicemonthusers (account_id, slice, {', '.join(SLICED)}, month, user_ids, "
                      "days) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(["int8", "text", *("text" if c in _TEXT_DIMS else "int8" for c in SLICES), "date",
+        copy.set_types(["int8", "text", *("text" if c in _TEXT_DIMS else "int8" for c in SLICED), "date",
                         "varchar[]", "int4[]"])
         for (slice_name, *values), users in rows.items():
             copy.write_row((account_id, slice_name, *values, month, list(users), list(users.values())))

@@ -140,7 +140,13 @@ class DailyTotal(MetricColumns):
         constraints = [models.UniqueConstraint(fields=["account", "day"], name="daily_total_uniq")]
 
 
-SLICES = ("model_id", "deployment_id", "feature", "prompt")
+SLICES = ("model_id", "deployment_id", "feature", "prompt", "model_feature")
+# The columns each slice sets (the others stay empty). model × feature is the Performance
+# table's grouping and the pair people filter on together.
+SLICE_COLUMNS = {"model_id": ("model_id",), "deployment_id": ("deployment_id",), "feature": ("feature",),
+                 "prompt": ("prompt",), "model_feature": ("model_id", "feature")}
+SLICED = ("model_id", "deployment_id", "feature", "prompt")  # the columns slices set
+MINUTE_SLICES = ("model_id", "deployment_id", "feature", "prompt")  # pairs at the edges read raw
 
 
 class DailySlice(MetricColumns):

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from analytics import sketch
 from analytics.aggregate_sql import NULLABLE, SUM_COLUMNS, output_columns, raw_aggregate_sql
 from analytics.buckets import day_bucket_sql, day_start, hour_bucket_sql, hour_ceil, hour_floor, local_day
-from analytics.models import SLICES, MinuteSketches
+from analytics.models import MINUTE_SLICES, SLICE_COLUMNS, SLICED, SLICES, MinuteSketches
 from analytics.selectors.aggregate import Agg
 from analytics.selectors.minutes import EdgeSplitter
 from config.replica_reads import read_connection
@@ -207,15 +207,16 @@ def _totals_suffice(sel, keys) -> bool:
 
 
 def _slice_of(sel, keys) -> str | None:
-    """The one sliced dimension (analytics.models.SLICES) that every key and filter is on, if any."""
+    """The slice (analytics.models.SLICES) whose columns are exactly those of the keys and
+    filters, if any: one of model, deployment, feature, prompt, or model and feature."""
     columns = {COLUMN_OF.get(k, k) for k in (*keys, *sel.filters) if k not in PERIODS}
-    return next(iter(columns)) if len(columns) == 1 and columns <= set(SLICES) else None
+    return next((name for name in SLICES if set(SLICE_COLUMNS[name]) == columns), None)
 
 
 def _edge_splitter(sel, keys) -> EdgeSplitter | None:
     """Whole minutes at the edges come from minute totals (no filter, no dimension) or
     minute slices (one sliced dimension); any other selection reads its edges raw."""
-    return EdgeSplitter(sel.account) if _totals_suffice(sel, keys) or _slice_of(sel, keys) else None
+    return EdgeSplitter(sel.account) if _totals_suffice(sel, keys) or _slice_of(sel, keys) in MINUTE_SLICES else None
 
 
 def _split_raw(splitter, spans):
@@ -285,8 +286,9 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
             params.update(p)
             by_month = "JOIN unnest(%(months)s::date[], %(masks)s::int[]) AS r(month, mask) ON r.month = um.month"
             if sliced:
-                key = f"nullif(um.{sliced}, 0)" if sliced in NULLABLE else f"um.{sliced}"  # stored 0: none
-                pieces.append(f"SELECT {f'{key}, ' if keys else ''}x.user_id FROM analytics_slicemonthusers um "
+                key = "".join(f"nullif(um.{c}, 0), " if c in NULLABLE else f"um.{c}, "  # stored 0: none
+                              for c in (COLUMN_OF.get(k, k) for k in keys))
+                pieces.append(f"SELECT {key}x.user_id FROM analytics_slicemonthusers um "
                               f"{by_month} CROSS JOIN LATERAL unnest(um.user_ids, um.days) AS x(user_id, days) "
                               f"WHERE um.account_id = %(account)s AND um.slice = '{sliced}' "  # a SLICES name
                               f"AND x.days & r.mask <> 0{where}")
@@ -306,13 +308,13 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
         # filter) or of the hourly slices (one sliced dimension), their whole minutes
         # likewise from the minute rows.
         spans, hourly = _hour_spans(sel.account, spans)
-        spans, minutes = _split_raw(EdgeSplitter(sel.account), spans)
+        spans, minutes = _split_raw(_edge_splitter(sel, keys), spans)
         if period not in HOURLY_ONLY:
             # Whole hours as masks over each day's users and their hours (DayUserHours).
             sliced = hour_sliced or ""
             where, p = _where(sel, "d.")
             params.update(p)
-            exprs = [f"d.{e}" if e in SLICES else e for e in _key_exprs(sel, "daily", keys)]
+            exprs = [f"d.{e}" if e in SLICED else e for e in _key_exprs(sel, "daily", keys)]
             for i, (day, mask) in enumerate(_day_hour_masks(sel.account, hourly)):
                 params.update({f"dh{i}": day, f"mh{i}": mask})
                 pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}x.user_id FROM analytics_dayuserhours d "
