@@ -132,64 +132,92 @@ SKETCHES = {True: (("latency_sketch", "latency"), ("ttft_sketch", "ttft")), "lat
 def _collect(sel: Selection, keys=(), sketches=True) -> dict:
     """{key tuple: Agg} for the selection grouped by keys (periods and/or dimensions).
     sketches=False skips merging the percentile sketches of rollup rows (percentiles are
-    then unknown) for callers that show only counts and sums; "latency" merges latency only."""
+    then unknown) for callers that show only counts and sums; "latency" merges latency only.
+
+    Every rollup piece (minutes, hours, days) is read by one statement for the sums and one
+    for the sketches, a UNION ALL over the pieces; each raw edge by the rollups' aggregation."""
     period = _check_keys(keys)
     aggs = defaultdict(Agg)
-    totals = _totals_suffice(sel, keys)
-    splitter = _edge_splitter(sel, keys)
+    pieces = _plan(sel, daily_allowed=period not in HOURLY_ONLY, splitter=_edge_splitter(sel, keys))
     with read_connection().cursor() as cursor:
-        for source, start, end in _plan(sel, daily_allowed=period not in HOURLY_ONLY, splitter=splitter):
-            if source == "raw":
-                where, params = _where(sel, "t.")
-                bucket = _period_sql(sel, "raw", period) if period else "'all'::text"
-                # Only the keys' columns: the filters apply to the rows, not the groups.
-                dims = tuple(COLUMN_OF.get(k, k) for k in keys if k not in PERIODS)
-                sql = raw_aggregate_sql(bucket, where, dims=dims, minutes=False,
-                                        sketches=tuple(target for _, target in SKETCHES[sketches]))
-                cursor.execute(sql,
-                               {"account": sel.account.pk, "start": start, "end": end, **params})
-                for row in cursor.fetchall():
-                    values = dict(zip(output_columns(dims), row))
-                    key = tuple(values["bucket"] if k in PERIODS else values[COLUMN_OF.get(k, k)] for k in keys)
-                    _add_row(aggs[key], values, sketches)
-                continue
-            table, scope, params = _rollup_scope(sel, source, start, end, keys)
-            exprs = _key_exprs(sel, source, keys) or ["'all'::text"]
-            n = len(exprs)
-            if totals:
-                # At most one row per minute, hour or day: merge the sketches here, in one round trip.
-                columns = (*SUMMABLE, "latency_min", "latency_max", "peak_minute_requests",
-                           *(name for name, _ in SKETCHES[sketches]))
-                selected = [_SKETCH_AS_JSON.format(target) if source == "minute" and name.endswith("_sketch") else name
-                            for name, target in ((c, c.removesuffix("_sketch")) for c in columns)]
-                cursor.execute(f"SELECT {', '.join(exprs)}, {', '.join(selected)} FROM {table} WHERE {scope}",
-                               params)
-                for row in cursor.fetchall():
-                    _add_row(aggs[tuple(row[:len(keys)])], dict(zip(columns, row[n:])), sketches)
-                continue
-            group = ", ".join(str(i + 1) for i in range(n))
-            sums = ", ".join(f"sum({c})" for c in SUMMABLE)
-            cursor.execute(f"SELECT {', '.join(exprs)}, {sums}, min(latency_min), max(latency_max), "
-                           f"max(peak_minute_requests) FROM {table} WHERE {scope} GROUP BY {group}", params)
+        for _, start, end in (piece for piece in pieces if piece[0] == "raw"):
+            where, params = _where(sel, "t.")
+            bucket = _period_sql(sel, "raw", period) if period else "'all'::text"
+            # Only the keys' columns: the filters apply to the rows, not the groups.
+            dims = tuple(COLUMN_OF.get(k, k) for k in keys if k not in PERIODS)
+            sql = raw_aggregate_sql(bucket, where, dims=dims, minutes=False,
+                                    sketches=tuple(target for _, target in SKETCHES[sketches]))
+            cursor.execute(sql, {"account": sel.account.pk, "start": start, "end": end, **params})
             for row in cursor.fetchall():
-                values = dict(zip(SUMMABLE, row[n:]))
-                values.update(latency_min=row[-3], latency_max=row[-2], peak_minute_requests=row[-1])
-                aggs[tuple(row[:len(keys)])].add_sums(values)
-            for name, target in SKETCHES[sketches]:
-                entries = (f"unnest(r.{target}_keys, r.{target}_counts) AS a(key, v), LATERAL (SELECT "
-                           f"{_ARRAY_KEY}) AS e(k)" if source == "minute" else f"jsonb_each_text(r.{name}) AS e(k, v)")
-                cursor.execute(f"SELECT {', '.join(exprs)}, e.k, sum(v::bigint) FROM {table} r, "
-                               f"{entries} WHERE {scope} GROUP BY {group}, {n + 1}", params)
-                for row in cursor.fetchall():
-                    getattr(aggs[tuple(row[:len(keys)])], target)[row[n]] += int(row[n + 1])
+                values = dict(zip(output_columns(dims), row))
+                key = tuple(values["bucket"] if k in PERIODS else values[COLUMN_OF.get(k, k)] for k in keys)
+                _add_row(aggs[key], values, sketches)
+        rollups = [piece for piece in pieces if piece[0] != "raw"]
+        if _totals_suffice(sel, keys):
+            # A row per hour or day: its jsonb sketches merge faster here than in SQL.
+            _collect_rows(cursor, sel, keys, sketches, [p for p in rollups if p[0] != "minute"], aggs)
+            rollups = [p for p in rollups if p[0] == "minute"]
+        if rollups:
+            _collect_union(cursor, sel, keys, sketches, rollups, aggs)
     return aggs
 
 
-# Minute rows keep sketches as arrays (analytics.models.MinuteSketches): their keys as
-# the text keys of the jsonb sketches.
-_ARRAY_KEY = f"CASE WHEN key = {MinuteSketches.ZERO_KEY} THEN '{sketch.ZERO_BUCKET}' ELSE key::text END"
-_SKETCH_AS_JSON = ("(SELECT coalesce(jsonb_object_agg(" + _ARRAY_KEY + ", v), '{{}}'::jsonb) "
-                   "FROM unnest({0}_keys, {0}_counts) AS a(key, v))")
+def _collect_rows(cursor, sel, keys, sketches, pieces, aggs):
+    """The rows of rollup pieces in one statement, merged into aggs here."""
+    if not pieces:
+        return
+    columns = (*SUMMABLE, "latency_min", "latency_max", "peak_minute_requests",
+               *(name for name, _ in SKETCHES[sketches]))
+    parts, params = [], {}
+    for i, (source, start, end) in enumerate(pieces):
+        table, scope, p = _rollup_scope(sel, source, start, end, keys, tag=f"_{i}")
+        params.update(p)
+        exprs = _key_exprs(sel, source, keys) or ["'all'::text"]
+        parts.append(f"SELECT {', '.join(exprs)}, {', '.join(columns)} FROM {table} WHERE {scope}")
+    cursor.execute(" UNION ALL ".join(parts), params)
+    n = max(len(keys), 1)
+    for row in cursor.fetchall():
+        _add_row(aggs[tuple(row[:len(keys)])], dict(zip(columns, row[n:])), sketches)
+
+
+def _collect_union(cursor, sel, keys, sketches, pieces, aggs):
+    """Rollup pieces (minutes, hours, days) summed by one statement, their sketches merged
+    by another: a UNION ALL over the pieces each."""
+    n = max(len(keys), 1)
+    names = [f"k{i}" for i in range(n)]
+    sums_parts, sketch_parts, params = [], [], {}
+    for i, (source, start, end) in enumerate(pieces):
+        table, scope, p = _rollup_scope(sel, source, start, end, keys, tag=f"_{i}")
+        params.update(p)
+        exprs = ", ".join(f"{e} AS {k}" for e, k in zip(_key_exprs(sel, source, keys) or ["'all'::text"], names))
+        sums_parts.append(f"SELECT {exprs}, {', '.join(SUMMABLE)}, latency_min, latency_max FROM {table} "
+                          f"WHERE {scope}")
+        for which, (name, target) in enumerate(SKETCHES[sketches]):
+            # Bucket keys as integers: jsonb's text keys ('z': values <= 0) or the minute arrays'.
+            entries = (f"unnest(r.{target}_keys, r.{target}_counts) AS e(b, v)" if source == "minute" else
+                       f"LATERAL (SELECT CASE WHEN k = 'z' THEN {MinuteSketches.ZERO_KEY} ELSE k::int END, "
+                       f"v::bigint FROM jsonb_each_text(r.{name}) AS j(k, v)) AS e(b, v)")
+            sketch_parts.append(f"SELECT {exprs}, {which} AS which, e.b, e.v FROM {table} r, {entries} "
+                                f"WHERE {scope}")
+    group = ", ".join(names)
+    sums = ", ".join(f"sum({c})" for c in SUMMABLE)
+    cursor.execute(f"SELECT {group}, {sums}, min(latency_min), max(latency_max) FROM "
+                   f"({' UNION ALL '.join(sums_parts)}) AS u GROUP BY {group}", params)
+    for row in cursor.fetchall():
+        values = dict(zip(SUMMABLE, row[n:]))
+        values.update(latency_min=row[-2], latency_max=row[-1])
+        aggs[tuple(row[:len(keys)])].add_sums(values)
+    if sketch_parts:
+        targets = [target for _, target in SKETCHES[sketches]]
+        cursor.execute(f"SELECT {group}, which, b, sum(v) FROM ({' UNION ALL '.join(sketch_parts)}) AS u "
+                       f"GROUP BY {group}, which, b", params)
+        for row in cursor.fetchall():
+            key = _ARRAY_KEY.get(row[n + 1]) or str(row[n + 1])
+            getattr(aggs[tuple(row[:len(keys)])], targets[row[n]])[key] += int(row[n + 2])
+
+
+# Sketch bucket keys read as integers, back to the sketches' text keys (analytics.sketch).
+_ARRAY_KEY = {MinuteSketches.ZERO_KEY: sketch.ZERO_BUCKET}
 
 
 def _add_row(agg, values, sketches=True):
