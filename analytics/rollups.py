@@ -21,6 +21,7 @@ from analytics.day_build import build
 from analytics.day_fetch import fetch
 from analytics.day_write import write, write_months
 from analytics.models import RollupState
+from traces.statistics import statistics_refresh_stale
 
 LOCK_NAMESPACE = 7302
 TABLES_BY_HOUR = ("analytics_hourlyrollup", "analytics_hourlytotal", "analytics_hourlyslice")
@@ -131,6 +132,9 @@ def rollup_process_dirty(limit: int = 500) -> int:
                 "as_of": timezone.now(), "timezone": account.timezone})
             cursor.execute("DELETE FROM traces_dirtybucket WHERE id = ANY(%s)", [[row[0] for row in claimed]])
             processed += len(claimed)
+    if processed:
+        # The traffic just rolled up has changed the tables the reads plan on (traces.statistics).
+        statistics_refresh_stale()
     return processed
 
 
