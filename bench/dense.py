@@ -261,7 +261,7 @@ def main():
     first_span = span * first / n
     lines = [f"account: {n:,} traces over 7 days, {TZ}, {len(MODELS)} models, {len(FEATURES)} features, "
              f"{len(MODULES)} modules, {len(PROMPTS)} prompts, {USERS} users; {args.clients} REST clients, "
-             f"{args.workers} gunicorn workers, {os.cpu_count()} CPUs"]
+             f"{args.workers} gunicorn workers × 4 threads, {os.cpu_count()} CPUs"]
     proc, port = serve(args.workers)
     try:
         bodies = batch_bodies(0, first, end - span + first_span, first_span, 1)

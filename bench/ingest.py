@@ -107,10 +107,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def serve(workers):
+def serve(workers, threads=4):
+    """gunicorn as `manage.py start` runs it: `workers` processes of 4 threads each."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-                             f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"],
+                             f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+                             "--log-level", "warning"],
                             cwd=ROOT, env=os.environ.copy())
     for _ in range(100):
         try:
