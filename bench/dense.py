@@ -119,9 +119,18 @@ class Reader:
 
     def get(self, path, params=None):
         url = path + ("?" + urlencode(params) if params else "")
-        started = time.perf_counter()
-        self.conn.request("GET", url, headers={"Authorization": f"Bearer {self.key}"})
-        response = self.conn.getresponse()
+        for attempt in (1, 2):
+            started = time.perf_counter()
+            try:
+                self.conn.request("GET", url, headers={"Authorization": f"Bearer {self.key}"})
+                response = self.conn.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionError):
+                # gunicorn's threads close a kept-alive connection idle for a few seconds.
+                self.conn.close()
+                if attempt == 2:
+                    raise
+                continue
+            break
         body = response.read()
         elapsed = time.perf_counter() - started
         if response.status != 200:
