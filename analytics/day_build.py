@@ -90,6 +90,46 @@ def _lift_pairs(pairs, mapping):
     return _pairs(mapping[group], key, count)
 
 
+def cumulative(pairs, lineage, n):
+    """Running sketches: for each of n groups, the (group, key, count) pairs of its lineage
+    (lineage[group]: the groups of one local day, or of one value in one day) summed over
+    that group and every earlier group of the lineage (groups of a lineage are in time
+    order). A key present once is carried into every later group of its lineage."""
+    group, key, count = pairs
+    if group.size == 0:
+        return pairs
+    # The groups of each lineage in time order, and each group's position in its lineage.
+    order = np.lexsort((np.arange(n), lineage))
+    lin_sorted = lineage[order]
+    lin_start = np.searchsorted(lin_sorted, lin_sorted, side="left")
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n) - lin_start
+    lin_size = np.bincount(lineage, minlength=lineage.max() + 1)
+    # One series per (lineage, key): its counts in position order, summed as they go.
+    kmin = key.min()
+    span = int(key.max() - kmin) + 1
+    series_key = lineage[group].astype(np.int64) * span + (key - kmin)
+    by_series = np.lexsort((position[group], series_key))
+    s_key, s_pos, s_count = series_key[by_series], position[group][by_series], count[by_series]
+    running = np.cumsum(s_count)
+    series, first = np.unique(s_key, return_index=True)
+    before = np.concatenate(([0], running))[first]  # the running total before each series
+    # Every position of the lineage from the series' first one on.
+    s_lin = series // span
+    first_pos = s_pos[first]
+    length = lin_size[s_lin] - first_pos
+    out_series = np.repeat(np.arange(series.size), length)
+    offsets = np.arange(out_series.size) - np.repeat(np.cumsum(length) - length, length)
+    out_pos = first_pos[out_series] + offsets
+    # The running count at the last occurrence at or before each position.
+    last = np.searchsorted(s_key * (n + 1) + s_pos, series[out_series] * (n + 1) + out_pos, side="right") - 1
+    values = running[last] - before[out_series]
+    out_group = order[lin_start[np.searchsorted(lin_sorted, s_lin[out_series])] + out_pos]
+    out_key = series[out_series] % span + kmin
+    resorted = np.lexsort((out_key, out_group))
+    return out_group[resorted], out_key[resorted], values[resorted]
+
+
 def _peak(minutes, n):
     group, _, count = minutes
     peak = np.zeros(n, dtype=np.int64)
@@ -200,6 +240,8 @@ class Built:
     minute_users: tuple          # (minute index, user index) of each minute's distinct users, sorted
     minute_slices: list          # (slice name, Level, minute index, value index, values, (row, user))
     day_user_hours: list         # ("" or slice name, day index, value index, values, (row, user), hour bits)
+    hour_total_cum: tuple        # (latency, ttft) running pairs of each hour total over its local day
+    hourly_slice_cum: list       # the same per hourly slice (by position in hourly_slices), per day and value
 
 
 def build(data: Fetched, account) -> Built:
@@ -293,6 +335,13 @@ def build(data: Fetched, account) -> Built:
         day_user_hours.append((name, dv_uniq // len(values), dv_uniq % len(values), values,
                                (out_row, key % n_users), bits))
 
+    # Running sketches of each day (and each value's day) hour by hour: a partial day's whole
+    # hours are the difference of two rows, however many hours they are.
+    hourly_slice_cum = []
+    for _, level, hs_hour, hs_value, values, _, _ in hourly_slices:
+        _, lineage = np.unique(day_of_hour[hs_hour] * len(values) + hs_value, return_inverse=True)
+        hourly_slice_cum.append(tuple(cumulative(pairs, lineage, level.n) for pairs in (level.lat, level.ttft)))
+
     # Month bitmaps: bit d-1 for day d of the month, OR-ed per user (and per sliced value).
     day_bit = np.array([1 << (d.day - 1) for d in days], dtype=np.int64)
     month_users = _bits(day_user % n_users, day_bit[day_user // n_users])
@@ -306,7 +355,9 @@ def build(data: Fetched, account) -> Built:
                  active, slices, (u_daily, u_user, u_requests, u_cost), hours.tolist(), days, data.combos,
                  data.user_names, (hour_user // n_users, hour_user % n_users), hourly_slices, month_users,
                  slice_users, minute_us.tolist(), minute_totals, (minute_user // n_users, minute_user % n_users),
-                 minute_slices, day_user_hours)
+                 minute_slices, day_user_hours,
+                 tuple(cumulative(pairs, day_of_hour, hours.size) for pairs in (hour_totals.lat, hour_totals.ttft)),
+                 hourly_slice_cum)
 
 
 def _bits(key, bits):

@@ -96,6 +96,7 @@ def write(cursor, account_id, built: Built):
     _measures(totals, built.hour_totals)
     _sketches(totals, built.hour_totals)
     totals.jsonb("minute_counts", built.hour_total_minutes)
+    _array_sketches(totals, built.hour_totals, built.hour_total_cum)
     totals.encoded(["user_ids"], _user_id_arrays(built, built.hour_users, built.hour_totals.n))
     totals.copy(cursor, "analytics_hourlytotal", account_id)
 
@@ -123,7 +124,8 @@ def write(cursor, account_id, built: Built):
         _sketches(sliced, level)
         sliced.copy(cursor, "analytics_dailyslice", account_id)
 
-    for name, level, s_hour, s_value, values, minutes, users in built.hourly_slices:
+    for (name, level, s_hour, s_value, values, minutes, users), cum in zip(built.hourly_slices,
+                                                                           built.hourly_slice_cum):
         sliced = Rows(level.n)
         sliced.timestamptz("hour_start", hours[s_hour])
         _measures(sliced, level)
@@ -132,15 +134,17 @@ def write(cursor, account_id, built: Built):
         _sketches(sliced, level)
         sliced.jsonb("minute_counts", minutes)
         sliced.encoded(["user_ids"], _user_id_arrays(built, users, level.n))
+        _array_sketches(sliced, level, cum)
         sliced.copy(cursor, "analytics_hourlyslice", account_id)
     write_minutes(cursor, account_id, built)
     write_day_user_hours(cursor, account_id, built)
 
 
-def _array_sketches(rows: Rows, level: Level):
+def _array_sketches(rows: Rows, level: Level, cum=None):
     """Sketches as (keys int4[], counts int8[]) per row, encoded for all rows at once
-    (analytics.models.MinuteSketches)."""
-    for name, (group, key, count) in (("latency", level.lat), ("ttft", level.ttft)):
+    (analytics.models.MinuteSketches); cum: the running sketches instead (RunningSketches)."""
+    names = ("latency_cum", "ttft_cum") if cum else ("latency", "ttft")
+    for name, (group, key, count) in zip(names, cum or (level.lat, level.ttft)):
         keys, counts = element_records(">i4", 4, key), element_records(">i8", 8, count)
         bounds = np.searchsorted(group, np.arange(level.n + 1)).tolist()
         rows.encoded([f"{name}_keys", f"{name}_counts"],

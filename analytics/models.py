@@ -90,6 +90,20 @@ class RollupColumns(MetricColumns):
         abstract = True
 
 
+class RunningSketches(models.Model):
+    """The sketches of the row's local day so far (from the day's start through the end of
+    this hour, for the account or for the row's value), as MinuteSketches' arrays: the whole
+    hours [a, b) of a day are the last row before b minus the last row before a."""
+
+    latency_cum_keys = ArrayField(models.IntegerField(), default=list)
+    latency_cum_counts = ArrayField(models.BigIntegerField(), default=list)
+    ttft_cum_keys = ArrayField(models.IntegerField(), default=list)
+    ttft_cum_counts = ArrayField(models.BigIntegerField(), default=list)
+
+    class Meta:
+        abstract = True
+
+
 class HourlyRollup(RollupColumns):
     hour_start = models.DateTimeField(help_text="Start of the account's local hour, in UTC.")
     minute_counts = models.JSONField(default=dict, help_text="Requests per Unix minute, for the exact peak RPM.")
@@ -116,7 +130,7 @@ class DailyRollup(RollupColumns):
         indexes = [models.Index(fields=["account", "day"], name="daily_rollup_account_day")]
 
 
-class HourlyTotal(MetricColumns):
+class HourlyTotal(RunningSketches, MetricColumns):
     """All of an account's rollup rows of one local hour merged: what unfiltered screens read.
     `user_ids` are the hour's distinct users, so the distinct users of the whole hours of a
     partial day are a union of a few small arrays instead of a pass over raw traces."""
@@ -166,7 +180,7 @@ class DailySlice(MetricColumns):
         indexes = [models.Index(fields=["account", "slice", "day"], name="daily_slice_account_day")]
 
 
-class HourlySlice(MetricColumns):
+class HourlySlice(RunningSketches, MetricColumns):
     """An account's hourly rows merged down to one dimension, like DailySlice, for the whole
     hours of partial days: a filter on, or a breakdown by, model, deployment, feature or
     prompt reads a row per value and hour instead of every combination, with the value's

@@ -17,7 +17,7 @@ from analytics.aggregate_sql import NULLABLE, SUM_COLUMNS, output_columns, raw_a
 from analytics.buckets import day_bucket_sql, day_start, hour_bucket_sql, hour_ceil, hour_floor, local_day
 from analytics.models import MINUTE_SLICES, SLICE_COLUMNS, SLICED, SLICES, MinuteSketches
 from analytics.selectors.aggregate import Agg
-from analytics.selectors.minutes import EdgeSplitter, rolled_up_before
+from analytics.selectors.minutes import EdgeSplitter, built_from, rolled_up_before
 from config.replica_reads import read_connection
 from models_registry.models import Connection, Deployment, DeploymentVersion, Model
 
@@ -153,12 +153,15 @@ def _collect(sel: Selection, keys=(), sketches=True) -> dict:
                 key = tuple(values["bucket"] if k in PERIODS else values[COLUMN_OF.get(k, k)] for k in keys)
                 _add_row(aggs[key], values, sketches)
         rollups = [piece for piece in pieces if piece[0] != "raw"]
+        # Hourly totals and slices keep each day's running sketches (RunningSketches).
+        running = (_totals_suffice(sel, keys) or bool(_slice_of(sel, keys))) and period not in HOURLY_ONLY
         if _totals_suffice(sel, keys):
-            # A row per hour or day: its jsonb sketches merge faster here than in SQL.
-            _collect_rows(cursor, sel, keys, sketches, [p for p in rollups if p[0] != "minute"], aggs)
-            rollups = [p for p in rollups if p[0] == "minute"]
+            # A row per day: its jsonb sketches merge faster here than in SQL.
+            in_rows = ("daily",) if running else ("daily", "hourly")
+            _collect_rows(cursor, sel, keys, sketches, [p for p in rollups if p[0] in in_rows], aggs)
+            rollups = [p for p in rollups if p[0] not in in_rows]
         if rollups:
-            _collect_union(cursor, sel, keys, sketches, rollups, aggs)
+            _collect_union(cursor, sel, keys, sketches, rollups, aggs, running)
     return aggs
 
 
@@ -180,9 +183,10 @@ def _collect_rows(cursor, sel, keys, sketches, pieces, aggs):
         _add_row(aggs[tuple(row[:len(keys)])], dict(zip(columns, row[n:])), sketches)
 
 
-def _collect_union(cursor, sel, keys, sketches, pieces, aggs):
+def _collect_union(cursor, sel, keys, sketches, pieces, aggs, running=False):
     """Rollup pieces (minutes, hours, days) summed by one statement, their sketches merged
-    by another: a UNION ALL over the pieces each."""
+    by another: a UNION ALL over the pieces each. running: the sketches of hourly pieces
+    come from the running sketches of each day (two rows per value and day)."""
     n = max(len(keys), 1)
     names = [f"k{i}" for i in range(n)]
     sums_parts, sketch_parts, params = [], [], {}
@@ -192,6 +196,9 @@ def _collect_union(cursor, sel, keys, sketches, pieces, aggs):
         exprs = ", ".join(f"{e} AS {k}" for e, k in zip(_key_exprs(sel, source, keys) or ["'all'::text"], names))
         sums_parts.append(f"SELECT {exprs}, {', '.join(SUMMABLE)}, latency_min, latency_max FROM {table} "
                           f"WHERE {scope}")
+        if running and source == "hourly":
+            sketch_parts += _running_parts(sel, keys, sketches, start, end, names, params, tag=f"_{i}")
+            continue
         for which, (name, target) in enumerate(SKETCHES[sketches]):
             # Bucket keys as integers: jsonb's text keys ('z': values <= 0) or the minute arrays'.
             entries = (f"unnest(r.{target}_keys, r.{target}_counts) AS e(b, v)" if source == "minute" else
@@ -214,6 +221,41 @@ def _collect_union(cursor, sel, keys, sketches, pieces, aggs):
         for row in cursor.fetchall():
             key = _ARRAY_KEY.get(row[n + 1]) or str(row[n + 1])
             getattr(aggs[tuple(row[:len(keys)])], targets[row[n]])[key] += int(row[n + 2])
+
+
+def _running_parts(sel, keys, sketches, start, end, names, params, tag):
+    """SQL parts (keys, which, bucket, count) of the sketches of the whole hours [start, end)
+    of totals or a slice: per local day, the running sketch of the day's last row before the
+    span's end minus that of its last row before the span's start. Days whose rows a
+    retention cut left as they were (they may lack running sketches) add up their hours."""
+    account = sel.account
+    first_built = built_from(account)
+    exprs = ", ".join(f"{e} AS {k}" for e, k in zip(_key_exprs(sel, "hourly", keys) or ["'all'::text"], names))
+    slice_name = _slice_of(sel, keys)
+    values = ", ".join(SLICE_COLUMNS[slice_name]) if slice_name else "account_id"
+    parts, day = [], local_day(account, start)
+    while (day_lo := day_start(account, day)) < end:
+        day_hi = day_start(account, day + timedelta(days=1))
+        lo, hi = max(start, day_lo), min(end, day_hi)
+        day += timedelta(days=1)
+        if first_built and day_lo < first_built:
+            table, scope, p = _rollup_scope(sel, "hourly", lo, hi, keys, tag=f"{tag}_{len(parts)}")
+            params.update(p)
+            for which, (name, _) in enumerate(SKETCHES[sketches]):
+                parts.append(f"SELECT {exprs}, {which} AS which, e.b, e.v FROM {table} r, LATERAL (SELECT CASE "
+                             f"WHEN k = 'z' THEN {MinuteSketches.ZERO_KEY} ELSE k::int END, v::bigint FROM "
+                             f"jsonb_each_text(r.{name}) AS j(k, v)) AS e(b, v) WHERE {scope}")
+            continue
+        for sign, until in ((1, hi), (-1, lo)):
+            if until <= day_lo:
+                continue
+            table, scope, p = _rollup_scope(sel, "hourly", day_lo, until, keys, tag=f"{tag}_{len(parts)}")
+            params.update(p)
+            last = f"(SELECT DISTINCT ON ({values}) * FROM {table} WHERE {scope} ORDER BY {values}, hour_start DESC)"
+            for which, (_, target) in enumerate(SKETCHES[sketches]):
+                parts.append(f"SELECT {exprs}, {which} AS which, e.b AS b, {sign} * e.v AS v FROM {last} AS r, "
+                             f"unnest(r.{target}_cum_keys, r.{target}_cum_counts) AS e(b, v)")
+    return parts
 
 
 # Sketch bucket keys read as integers, back to the sketches' text keys (analytics.sketch).
