@@ -77,6 +77,14 @@ class MinuteSliceAdmin(RollupAdmin):
     date_hierarchy = "minute_start"
 
 
+@admin.register(m.DayUserHours)
+class DayUserHoursAdmin(RollupAdmin):
+    list_display = ["day", "account", "slice", "model_id", "deployment_id", "feature", "prompt"]
+    list_filter = ["slice", "account"]
+    search_fields = ["feature", "prompt", "account__slug"]
+    date_hierarchy = "day"
+
+
 @admin.register(m.UserMonth)
 class UserMonthAdmin(RollupAdmin):
     list_display = ["month", "account", "user_id", "days"]

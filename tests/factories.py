@@ -185,6 +185,11 @@ def _minute_slice(account, marker):
                                          user_ids=[f"{marker}-user"], **values)
 
 
+def _day_user_hours(account, marker):
+    return an.DayUserHours.objects.create(account=account, day=T0.date(), slice="feature",
+                                          feature=f"{marker}-feature", user_ids=[f"{marker}-user"], hours=[1])
+
+
 def _slice_month_users(account, marker):
     return an.SliceMonthUsers.objects.create(account=account, slice="feature", user_ids=[f"{marker}-user"],
                                              feature=f"{marker}-feature", month=T0.date().replace(day=1), days=[1])
@@ -240,6 +245,7 @@ FACTORIES = {
     an.HourlySlice: _hourly_slice,
     an.MinuteTotal: _minute_total,
     an.MinuteSlice: _minute_slice,
+    an.DayUserHours: _day_user_hours,
     an.SliceMonthUsers: _slice_month_users,
     dash.Dashboard: _dashboard,
     dash.Widget: _widget,
