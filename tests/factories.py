@@ -174,13 +174,21 @@ def _hourly_slice(account, marker):
                                          minute_counts={"29500000": 1}, user_ids=[f"{marker}-user"], **values)
 
 
-def _minute_total(account, marker):
+def _minute_values(account, marker):
+    """Minute rows keep their sketches as arrays (MinuteSketches), not jsonb."""
     values = _total_values(account, marker)
+    values.pop("latency_sketch")
+    values.pop("ttft_sketch")
+    return {**values, "latency_keys": [300], "latency_counts": [1]}
+
+
+def _minute_total(account, marker):
+    values = _minute_values(account, marker)
     return an.MinuteTotal.objects.create(minute_start=T0, user_ids=[f"{marker}-user"], **values)
 
 
 def _minute_slice(account, marker):
-    values = _total_values(account, marker)
+    values = _minute_values(account, marker)
     return an.MinuteSlice.objects.create(minute_start=T0, slice="feature", feature=f"{marker}-feature",
                                          user_ids=[f"{marker}-user"], **values)
 
