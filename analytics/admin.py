@@ -5,12 +5,19 @@ from django.contrib import admin
 from accounts.admin_base import HistoryAdmin
 from analytics import models as m
 
+_SLICE = ["slice", "model_id", "deployment_id", "feature", "prompt"]
 _COUNTS = ["requests", "successes", "failures", "input_tokens", "output_tokens", "cost_usd"]
 
 
 class RollupAdmin(HistoryAdmin):
     list_select_related = ["account"]
     show_full_result_count = False
+
+
+class SliceAdmin(RollupAdmin):
+    """Rows of one value of a slice (analytics.models.SliceValues); date_hierarchy is the period."""
+    list_filter = ["slice", "account"]
+    search_fields = ["feature", "prompt", "account__slug"]
 
 
 @admin.register(m.HourlyRollup)
@@ -46,18 +53,14 @@ class DailyTotalAdmin(RollupAdmin):
 
 
 @admin.register(m.HourlySlice)
-class HourlySliceAdmin(RollupAdmin):
-    list_display = ["hour_start", "account", "slice", "model_id", "deployment_id", "feature", "prompt", *_COUNTS]
-    list_filter = ["slice", "account"]
-    search_fields = ["feature", "prompt", "account__slug"]
+class HourlySliceAdmin(SliceAdmin):
+    list_display = ["hour_start", "account", *_SLICE, *_COUNTS]
     date_hierarchy = "hour_start"
 
 
 @admin.register(m.DailySlice)
-class DailySliceAdmin(RollupAdmin):
-    list_display = ["day", "account", "slice", "model_id", "deployment_id", "feature", "prompt", *_COUNTS]
-    list_filter = ["slice", "account"]
-    search_fields = ["feature", "prompt", "account__slug"]
+class DailySliceAdmin(SliceAdmin):
+    list_display = ["day", "account", *_SLICE, *_COUNTS]
     date_hierarchy = "day"
 
 
@@ -70,18 +73,14 @@ class MinuteTotalAdmin(RollupAdmin):
 
 
 @admin.register(m.MinuteSlice)
-class MinuteSliceAdmin(RollupAdmin):
-    list_display = ["minute_start", "account", "slice", "model_id", "deployment_id", "feature", "prompt", *_COUNTS]
-    list_filter = ["slice", "account"]
-    search_fields = ["feature", "prompt", "account__slug"]
+class MinuteSliceAdmin(SliceAdmin):
+    list_display = ["minute_start", "account", *_SLICE, *_COUNTS]
     date_hierarchy = "minute_start"
 
 
 @admin.register(m.DayUserHours)
-class DayUserHoursAdmin(RollupAdmin):
-    list_display = ["day", "account", "slice", "model_id", "deployment_id", "feature", "prompt"]
-    list_filter = ["slice", "account"]
-    search_fields = ["feature", "prompt", "account__slug"]
+class DayUserHoursAdmin(SliceAdmin):
+    list_display = ["day", "account", *_SLICE]
     date_hierarchy = "day"
 
 

@@ -55,6 +55,12 @@ def _slice_fields(name, value) -> bytes:
     return field(name.encode()) + b"".join(_value_field(c, values[c]) if c in values else _EMPTY[c] for c in SLICED)
 
 
+def _slice_columns(rows: Rows, name, values, value_of_row):
+    """slice and the sliced columns of each row, from its value's index among values."""
+    pieces = [_slice_fields(name, value) for value in values]
+    rows.encoded(["slice", *SLICED], [pieces[v] for v in value_of_row.tolist()])
+
+
 def _user_arrays(built: Built):
     """Each daily row's user_ids, user_requests and user_cost fields, encoded."""
     u_daily, u_user, u_requests, u_cost = built.users
@@ -119,8 +125,7 @@ def write(cursor, account_id, built: Built):
         sliced = Rows(level.n)
         sliced.date("day", days[s_day])
         _measures(sliced, level)
-        pieces = [_slice_fields(name, value) for value in values]
-        sliced.encoded(["slice", *SLICED], [pieces[v] for v in s_value.tolist()])
+        _slice_columns(sliced, name, values, s_value)
         _sketches(sliced, level)
         sliced.copy(cursor, "analytics_dailyslice", account_id)
 
@@ -129,8 +134,7 @@ def write(cursor, account_id, built: Built):
         sliced = Rows(level.n)
         sliced.timestamptz("hour_start", hours[s_hour])
         _measures(sliced, level)
-        pieces = [_slice_fields(name, value) for value in values]
-        sliced.encoded(["slice", *SLICED], [pieces[v] for v in s_value.tolist()])
+        _slice_columns(sliced, name, values, s_value)
         _sketches(sliced, level)
         sliced.jsonb("minute_counts", minutes)
         sliced.encoded(["user_ids"], _user_id_arrays(built, users, level.n))
@@ -166,8 +170,7 @@ def write_minutes(cursor, account_id, built: Built):
         sliced = Rows(level.n)
         sliced.timestamptz("minute_start", minutes[s_minute])
         _measures(sliced, level)
-        pieces = [_slice_fields(name, value) for value in values]
-        sliced.encoded(["slice", *SLICED], [pieces[v] for v in s_value.tolist()])
+        _slice_columns(sliced, name, values, s_value)
         _array_sketches(sliced, level)
         sliced.encoded(["user_ids"], _user_id_arrays(built, users, level.n))
         sliced.copy(cursor, "analytics_minuteslice", account_id)
@@ -181,8 +184,7 @@ def write_day_user_hours(cursor, account_id, built: Built):
         n = row_day.size
         rows = Rows(n)
         rows.date("day", days[row_day])
-        pieces = [_slice_fields(name, value) for value in values]
-        rows.encoded(["slice", *SLICED], [pieces[v] for v in row_value.tolist()])
+        _slice_columns(rows, name, values, row_value)
         rows.encoded(["user_ids"], _user_id_arrays(built, pairs, n))
         encoded = element_records(">i4", 4, bits)
         bounds = np.searchsorted(pairs[0], np.arange(n + 1)).tolist()

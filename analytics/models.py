@@ -163,13 +163,10 @@ SLICED = ("model_id", "deployment_id", "feature", "prompt")  # the columns slice
 MINUTE_SLICES = ("model_id", "deployment_id", "feature", "prompt")  # pairs at the edges read raw
 
 
-class DailySlice(MetricColumns):
-    """An account's daily rows merged down to one dimension (`slice` names it; the other
-    columns are empty): breakdowns by model, deployment, feature or prompt, and filters on that
-    one dimension, read a few rows per day instead of every combination of dimensions.
-    peak_minute_requests is the value's exact busiest minute of the day."""
+class SliceValues(models.Model):
+    """The value of a slice (analytics.models.SLICE_COLUMNS): `slice` names it, its columns
+    hold the value and the others stay empty (NULL ids, '' names)."""
 
-    day = models.DateField()
     slice = models.CharField(max_length=16, choices=[(s, s) for s in SLICES])
     model_id = models.BigIntegerField(null=True)
     deployment_id = models.BigIntegerField(null=True)
@@ -177,21 +174,28 @@ class DailySlice(MetricColumns):
     prompt = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
+        abstract = True
+
+
+class DailySlice(SliceValues, MetricColumns):
+    """An account's daily rows merged down to one dimension (`slice` names it; the other
+    columns are empty): breakdowns by model, deployment, feature or prompt, and filters on that
+    one dimension, read a few rows per day instead of every combination of dimensions.
+    peak_minute_requests is the value's exact busiest minute of the day."""
+
+    day = models.DateField()
+
+    class Meta:
         indexes = [models.Index(fields=["account", "slice", "day"], name="daily_slice_account_day")]
 
 
-class HourlySlice(RunningSketches, MetricColumns):
+class HourlySlice(SliceValues, RunningSketches, MetricColumns):
     """An account's hourly rows merged down to one dimension, like DailySlice, for the whole
     hours of partial days: a filter on, or a breakdown by, model, deployment, feature or
     prompt reads a row per value and hour instead of every combination, with the value's
     requests per minute (exact peak) and its distinct users of the hour."""
 
     hour_start = models.DateTimeField()
-    slice = models.CharField(max_length=16, choices=[(s, s) for s in SLICES])
-    model_id = models.BigIntegerField(null=True)
-    deployment_id = models.BigIntegerField(null=True)
-    feature = models.CharField(max_length=200, blank=True, default="", db_default="")
-    prompt = models.CharField(max_length=200, blank=True, default="", db_default="")
     minute_counts = models.JSONField(default=dict)
     user_ids = ArrayField(models.CharField(max_length=200), default=list, db_default=Value([], ArrayField(
         models.CharField(max_length=200))))
@@ -230,18 +234,13 @@ class MinuteTotal(MinuteSketches, MetricColumns):
         indexes = [models.Index(fields=["account", "minute_start"], name="minute_total_account_minute")]
 
 
-class MinuteSlice(MinuteSketches, MetricColumns):
+class MinuteSlice(SliceValues, MinuteSketches, MetricColumns):
     """An account's traces of one minute merged down to one value of model, deployment,
     feature or prompt (like HourlySlice): the edges of a range filtered on, or broken down
     by, one of those dimensions."""
 
     latency_sketch = ttft_sketch = None  # as arrays: MinuteSketches
     minute_start = models.DateTimeField()
-    slice = models.CharField(max_length=16, choices=[(s, s) for s in SLICES])
-    model_id = models.BigIntegerField(null=True)
-    deployment_id = models.BigIntegerField(null=True)
-    feature = models.CharField(max_length=200, blank=True, default="", db_default="")
-    prompt = models.CharField(max_length=200, blank=True, default="", db_default="")
     user_ids = ArrayField(models.CharField(max_length=200), default=list, db_default=Value([], ArrayField(
         models.CharField(max_length=200))))
 
@@ -249,7 +248,7 @@ class MinuteSlice(MinuteSketches, MetricColumns):
         indexes = [models.Index(fields=["account", "slice", "minute_start"], name="minute_slice_account_minute")]
 
 
-class DayUserHours(RollupOwned):
+class DayUserHours(SliceValues, RollupOwned):
     """The users of one local day and their hours: bit i of `hours[k]` is set when
     `user_ids[k]` made a request in the day's local hour i (counted from the day's start).
     One row per day for the account (`slice` empty) and one per day and value of model,
@@ -258,10 +257,6 @@ class DayUserHours(RollupOwned):
 
     day = models.DateField()
     slice = models.CharField(max_length=16, blank=True, choices=[("", "account"), *((s, s) for s in SLICES)])
-    model_id = models.BigIntegerField(null=True)
-    deployment_id = models.BigIntegerField(null=True)
-    feature = models.CharField(max_length=200, blank=True, default="", db_default="")
-    prompt = models.CharField(max_length=200, blank=True, default="", db_default="")
     user_ids = ArrayField(models.CharField(max_length=200), default=list)
     hours = ArrayField(models.IntegerField(), default=list, help_text="Hour bits of user_ids[k], by position.")
 

@@ -17,7 +17,7 @@ from analytics.aggregate_sql import NULLABLE, SUM_COLUMNS, output_columns, raw_a
 from analytics.buckets import day_bucket_sql, day_start, hour_bucket_sql, hour_ceil, hour_floor, local_day
 from analytics.models import MINUTE_SLICES, SLICE_COLUMNS, SLICED, SLICES, MinuteSketches
 from analytics.selectors.aggregate import Agg
-from analytics.selectors.minutes import EdgeSplitter, built_from, rolled_up_before
+from analytics.selectors.minutes import EdgeSplitter, built_from
 from config.replica_reads import read_connection
 from models_registry.models import Connection, Deployment, DeploymentVersion, Model
 
@@ -93,7 +93,8 @@ HOURLY_ONLY = ("hour", "weekhour")  # need hour resolution: no daily rows
 def _period_sql(sel, source, period):
     tz = sel.account.timezone  # validated IANA name
     local = {"raw": f"(t.executed_at AT TIME ZONE '{tz}')", "hourly": f"(hour_start AT TIME ZONE '{tz}')",
-             "minute": f"(minute_start AT TIME ZONE '{tz}')", "daily": "day::timestamp", "users": "day::timestamp"}[source]
+             "minute": f"(minute_start AT TIME ZONE '{tz}')", "daily": "day::timestamp",
+             "users": "day::timestamp"}[source]
     if period == "hour":
         return {"raw": hour_bucket_sql(sel.account), "hourly": "hour_start",
                 "minute": hour_bucket_sql(sel.account, "minute_start")}[source]
@@ -129,7 +130,7 @@ SKETCHES = {True: (("latency_sketch", "latency"), ("ttft_sketch", "ttft")), "lat
             False: ()}
 
 
-def _collect(sel: Selection, keys=(), sketches=True) -> dict:
+def _collect(sel: Selection, keys=(), sketches=True, edges: EdgeSplitter | None = None) -> dict:
     """{key tuple: Agg} for the selection grouped by keys (periods and/or dimensions).
     sketches=False skips merging the percentile sketches of rollup rows (percentiles are
     then unknown) for callers that show only counts and sums; "latency" merges latency only.
@@ -138,7 +139,7 @@ def _collect(sel: Selection, keys=(), sketches=True) -> dict:
     for the sketches, a UNION ALL over the pieces; each raw edge by the rollups' aggregation."""
     period = _check_keys(keys)
     aggs = defaultdict(Agg)
-    pieces = _plan(sel, daily_allowed=period not in HOURLY_ONLY, splitter=_edge_splitter(sel, keys))
+    pieces = _plan(sel, daily_allowed=period not in HOURLY_ONLY, splitter=_edge_splitter(sel, keys, edges))
     with read_connection().cursor() as cursor:
         for _, start, end in (piece for piece in pieces if piece[0] == "raw"):
             where, params = _where(sel, "t.")
@@ -200,12 +201,8 @@ def _collect_union(cursor, sel, keys, sketches, pieces, aggs, running=False):
             sketch_parts += _running_parts(sel, keys, sketches, start, end, names, params, tag=f"_{i}")
             continue
         for which, (name, target) in enumerate(SKETCHES[sketches]):
-            # Bucket keys as integers: jsonb's text keys ('z': values <= 0) or the minute arrays'.
-            entries = (f"unnest(r.{target}_keys, r.{target}_counts) AS e(b, v)" if source == "minute" else
-                       f"LATERAL (SELECT CASE WHEN k = 'z' THEN {MinuteSketches.ZERO_KEY} ELSE k::int END, "
-                       f"v::bigint FROM jsonb_each_text(r.{name}) AS j(k, v)) AS e(b, v)")
-            sketch_parts.append(f"SELECT {exprs}, {which} AS which, e.b, e.v FROM {table} r, {entries} "
-                                f"WHERE {scope}")
+            sketch_parts.append(f"SELECT {exprs}, {which} AS which, e.b, e.v FROM {table} r, "
+                                f"{_sketch_entries(source, name, target)} WHERE {scope}")
     group = ", ".join(names)
     sums = ", ".join(f"sum({c})" for c in SUMMABLE)
     cursor.execute(f"SELECT {group}, {sums}, min(latency_min), max(latency_max) FROM "
@@ -221,6 +218,15 @@ def _collect_union(cursor, sel, keys, sketches, pieces, aggs, running=False):
         for row in cursor.fetchall():
             key = _ARRAY_KEY.get(row[n + 1]) or str(row[n + 1])
             getattr(aggs[tuple(row[:len(keys)])], targets[row[n]])[key] += int(row[n + 2])
+
+
+def _sketch_entries(source, name, target) -> str:
+    """A rollup row r's sketch as rows e(b, v): bucket keys as integers, from jsonb's text
+    keys ('z': values <= 0) or from the minute rows' arrays."""
+    if source == "minute":
+        return f"unnest(r.{target}_keys, r.{target}_counts) AS e(b, v)"
+    return (f"LATERAL (SELECT CASE WHEN k = 'z' THEN {MinuteSketches.ZERO_KEY} ELSE k::int END, v::bigint "
+            f"FROM jsonb_each_text(r.{name}) AS j(k, v)) AS e(b, v)")
 
 
 def _running_parts(sel, keys, sketches, start, end, names, params, tag):
@@ -241,10 +247,9 @@ def _running_parts(sel, keys, sketches, start, end, names, params, tag):
         if first_built and day_lo < first_built:
             table, scope, p = _rollup_scope(sel, "hourly", lo, hi, keys, tag=f"{tag}_{len(parts)}")
             params.update(p)
-            for which, (name, _) in enumerate(SKETCHES[sketches]):
-                parts.append(f"SELECT {exprs}, {which} AS which, e.b, e.v FROM {table} r, LATERAL (SELECT CASE "
-                             f"WHEN k = 'z' THEN {MinuteSketches.ZERO_KEY} ELSE k::int END, v::bigint FROM "
-                             f"jsonb_each_text(r.{name}) AS j(k, v)) AS e(b, v) WHERE {scope}")
+            for which, (name, target) in enumerate(SKETCHES[sketches]):
+                parts.append(f"SELECT {exprs}, {which} AS which, e.b, e.v FROM {table} r, "
+                             f"{_sketch_entries('hourly', name, target)} WHERE {scope}")
             continue
         for sign, until in ((1, hi), (-1, lo)):
             if until <= day_lo:
@@ -283,10 +288,13 @@ def _slice_of(sel, keys) -> str | None:
     return next((name for name in SLICES if set(SLICE_COLUMNS[name]) == columns), None)
 
 
-def _edge_splitter(sel, keys) -> EdgeSplitter | None:
+def _edge_splitter(sel, keys, edges: EdgeSplitter | None = None) -> EdgeSplitter | None:
     """Whole minutes at the edges come from minute totals (no filter, no dimension) or
-    minute slices (one sliced dimension); any other selection reads its edges raw."""
-    return EdgeSplitter(sel.account) if _totals_suffice(sel, keys) or _slice_of(sel, keys) in MINUTE_SLICES else None
+    minute slices (one sliced dimension); any other selection reads its edges raw. edges:
+    the splitter of the call, so the dirty marks are read once per call."""
+    if not (_totals_suffice(sel, keys) or _slice_of(sel, keys) in MINUTE_SLICES):
+        return None
+    return edges or EdgeSplitter(sel.account)
 
 
 def _split_raw(splitter, spans):
@@ -338,7 +346,7 @@ def _whole_days(sel):
     return d0, d1
 
 
-def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
+def _user_pieces_sql(sel, keys, extra_users="", extra_raw="", edges: EdgeSplitter | None = None):
     """SQL of (key..., user_id[, extra]) rows over the selection: whole days from the
     users of the daily rows (USERS_OF_DAILY_ROWS names their columns), the rest from raw traces. Parameters are returned alongside."""
     period = _check_keys(keys)
@@ -378,7 +386,7 @@ def _user_pieces_sql(sel, keys, extra_users="", extra_raw=""):
         # filter) or of the hourly slices (one sliced dimension), their whole minutes
         # likewise from the minute rows.
         spans, hourly = _hour_spans(sel.account, spans)
-        spans, minutes = _split_raw(_edge_splitter(sel, keys), spans)
+        spans, minutes = _split_raw(_edge_splitter(sel, keys, edges), spans)
         if period not in HOURLY_ONLY:
             # Whole hours as masks over each day's users and their hours (DayUserHours).
             sliced = hour_sliced or ""
@@ -454,7 +462,7 @@ def _month_masks(account, d0, d1):
     return list(masks), list(masks.values())
 
 
-def _daily_active_users(sel: Selection) -> dict:
+def _daily_active_users(sel: Selection, edges: EdgeSplitter | None = None) -> dict:
     """Distinct users per local day, unfiltered: whole days from the daily totals, the
     partial days at the edges from raw traces."""
     d0, d1 = _whole_days(sel)
@@ -469,18 +477,18 @@ def _daily_active_users(sel: Selection) -> dict:
             if lo < hi:
                 # A partial day: its whole hours from the hourly totals' users, its partial hours raw.
                 partial = Selection(sel.account, lo, hi)
-                sql, params = _user_pieces_sql(partial, ("day",))
+                sql, params = _user_pieces_sql(partial, ("day",), edges=edges)
                 cursor.execute(f"SELECT k0, count(*) FROM (SELECT DISTINCT k0, user_id FROM ({sql}) AS u(k0, user_id)) "
                                "AS d GROUP BY 1", params)
                 found.update({(day,): n for day, n in cursor.fetchall()})
     return found
 
 
-def _active_users(sel: Selection, keys=()) -> dict:
+def _active_users(sel: Selection, keys=(), edges: EdgeSplitter | None = None) -> dict:
     """Exact distinct users per key tuple."""
     if not sel.filters and tuple(keys) == ("day",):
-        return _daily_active_users(sel)
-    sql, params = _user_pieces_sql(sel, keys)
+        return _daily_active_users(sel, edges)
+    sql, params = _user_pieces_sql(sel, keys, edges=edges)
     cols = ", ".join(f"k{i}" for i in range(len(keys)))
     names = ", ".join([*(f"k{i}" for i in range(len(keys))), "user_id"])
     with read_connection().cursor() as cursor:
@@ -490,7 +498,7 @@ def _active_users(sel: Selection, keys=()) -> dict:
         return {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
 
 
-def _peaks(sel: Selection, keys=()) -> dict:
+def _peaks(sel: Selection, keys=(), edges: EdgeSplitter | None = None) -> dict:
     """Exact busiest-minute request count per key tuple: minute maps of hourly rows summed
     across groups (or, unfiltered, the hourly totals' own peaks), plus raw minutes at the edges."""
     _check_keys(keys)
@@ -525,7 +533,7 @@ def _peaks(sel: Selection, keys=()) -> dict:
             else:
                 pieces.append(f"SELECT {''.join(e + ', ' for e in exprs)}e.k::bigint, e.v::bigint FROM {table} r, "
                               f"jsonb_each_text(r.minute_counts) AS e(k, v) WHERE {scope}")
-    raw_spans, minute_spans = _split_raw(_edge_splitter(sel, keys), raw_spans)
+    raw_spans, minute_spans = _split_raw(_edge_splitter(sel, keys, edges), raw_spans)
     exprs = _key_exprs(sel, "minute", keys)
     for i, (lo, hi) in enumerate(minute_spans):
         # A minute row's requests are that minute's count for its key.
@@ -562,7 +570,7 @@ def _peaks(sel: Selection, keys=()) -> dict:
 EXACT_PERCENTILES_MAX = 20_000
 
 
-def _exact_is_cheap(sel: Selection, requests: int) -> bool:
+def _exact_is_cheap(sel: Selection, requests: int, edges: EdgeSplitter | None = None) -> bool:
     if requests > EXACT_PERCENTILES_MAX:
         return False
     if not sel.filters:
@@ -582,8 +590,7 @@ def _exact_is_cheap(sel: Selection, requests: int) -> bool:
              "h1": hour_ceil(sel.account, sel.end), "s0": d0 if days[0] else sel.end, "s1": d1 if days[0] else sel.end})
         if cursor.fetchone()[0] > EXACT_PERCENTILES_MAX:
             return False
-        before = rolled_up_before(sel.account)
-        if before is None or before >= sel.end:
+        if (edges or EdgeSplitter(sel.account)).rolled_up_before >= sel.end:
             return True
         # Traffic not rolled up yet: count it, stopping at the bound.
         cursor.execute("SELECT count(*) FROM (SELECT 1 FROM traces_trace WHERE account_id = %s AND executed_at >= %s "
@@ -621,12 +628,13 @@ def metrics_grouped(sel: Selection, keys=(), peak=False, sketches=True, users=Tr
     """{key tuple: metrics} for the selection grouped by keys; groups without requests are absent.
     sketches=False: counts and sums only (percentiles None), "latency": no TTFT percentiles;
     users=False: active_users None."""
-    aggs = _collect(sel, keys, sketches=sketches)
+    edges = EdgeSplitter(sel.account)  # one read of the dirty marks for every piece of the call
+    aggs = _collect(sel, keys, sketches=sketches, edges=edges)
     exact = {}
-    if sketches and _exact_is_cheap(sel, sum(agg.sums["requests"] for agg in aggs.values())):
+    if sketches and _exact_is_cheap(sel, sum(agg.sums["requests"] for agg in aggs.values()), edges):
         exact = _exact_percentiles(sel, keys, ("latency", "ttft") if sketches is True else ("latency",))
-    counted = _active_users(sel, keys) if users else None
-    peaks = _peaks(sel, keys) if peak else {}
+    counted = _active_users(sel, keys, edges) if users else None
+    peaks = _peaks(sel, keys, edges) if peak else {}
     out = {}
     for key, agg in aggs.items():
         metrics = agg.metrics(active_users=counted.get(key, 0) if counted is not None else None)

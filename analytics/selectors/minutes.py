@@ -62,6 +62,11 @@ class EdgeSplitter:
                             before if before is not None else datetime.max.replace(tzinfo=timezone.utc))
         return self._bounds
 
+    @property
+    def rolled_up_before(self) -> datetime:
+        """rolled_up_before(account), read once (datetime.max when nothing waits)."""
+        return self._valid()[1]
+
     def split(self, lo: datetime, hi: datetime) -> list:
         if lo >= hi:
             return []
